@@ -1,0 +1,1 @@
+"""CNN internals course: reference solutions, grading engine and CLI."""
