@@ -1,0 +1,104 @@
+"""Command line: `python -m autograder grade|release ...` (see --help of each)."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .grading.lessons import SUITES
+
+COURSE_ROOT = Path(__file__).resolve().parents[1]
+
+
+class UsageError(Exception):
+    """Unusable arguments: reported as one line, exit status 2."""
+
+
+def print_report(result, stream=sys.stdout):
+    if result.error:
+        print(f"not graded: {result.error}", file=stream)
+        return
+    for exercise in result.exercises:
+        print(exercise.feedback(), file=stream)
+    notes = result.notebook_notes()
+    if notes:
+        print("cells that did not run cleanly:\n" + notes, file=stream)
+    print(f"total: {result.score:g} / {result.max_score:g}  (lesson {result.lesson}, seed "
+          f"{result.seed}, sandbox: {result.sandbox})", file=stream)
+
+
+def command_grade(args):
+    from .grading.grader import grade_notebook
+    from .grading.runner import Limits
+
+    path = Path(args.submission)
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give one notebook (.ipynb)")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise UsageError(f"the folder of {args.output} does not exist")
+    if args.lesson and args.lesson not in SUITES:
+        raise UsageError(f"unknown lesson {args.lesson!r}; known: {', '.join(SUITES)}")
+    limits = Limits(cell_seconds=args.cell_timeout, call_seconds=args.call_timeout)
+    result = grade_notebook(path, seed=args.seed, lesson_hint=args.lesson, limits=limits)
+    print_report(result)
+    if args.output:
+        Path(args.output).write_text(json.dumps(result.to_gradescope(), indent=2) + "\n")
+    return 0
+
+
+def command_release(args):
+    """nbgrader generate_assignment for each lesson, from the course root."""
+    lessons = args.lessons or sorted(p.name for p in (COURSE_ROOT / "source").iterdir() if p.is_dir())
+    # nbgrader creates its gradebook with the `alembic` command from this environment's bin/
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    for lesson in lessons:
+        if not (COURSE_ROOT / "source" / lesson).is_dir():
+            raise UsageError(f"no lesson folder source/{lesson}")
+        command = [sys.executable, "-m", "nbgrader", "generate_assignment", lesson, "--force",
+                   "--log-level=WARN"]
+        done = subprocess.run(command, cwd=COURSE_ROOT, env=env)
+        if done.returncode != 0:
+            print(f"nbgrader generate_assignment {lesson} failed", file=sys.stderr)
+            return done.returncode
+        print(f"release/{lesson} regenerated")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m autograder",
+                                     description="Grade and release the CNN internals course.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade one submitted notebook")
+    grade.add_argument("submission", help="the student's .ipynb")
+    grade.add_argument("-o", "--output", help="write Gradescope's results.json here")
+    grade.add_argument("--seed", type=int, help="seed of the random cases (default: from the code)")
+    grade.add_argument("--lesson", help="lesson id, when the notebook does not say (e.g. 01_pooling)")
+    grade.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell")
+    grade.add_argument("--call-timeout", type=float, default=10.0, help="seconds per function call")
+    grade.set_defaults(run=command_grade)
+
+    release = commands.add_parser("release", help="regenerate release/ from source/ with nbgrader")
+    release.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    release.set_defaults(run=command_release)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse already printed its one-line usage error
+        return 2 if stop.code else 0
+    try:
+        return args.run(args)
+    except UsageError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Comparing a student's arrays with the expected ones, and describing the difference.
+
+The tolerance accepts any correct implementation: float32 results, a different
+summation order (loops, im2col, einsum), while every known misconception is off
+by far more than it.
+"""
+import numpy as np
+
+RTOL = 1e-4           # float32 round-off after a few hundred additions stays below this
+ATOL_SCALE = 1e-5     # absolute slack, relative to the largest expected magnitude
+SMALL = 64            # arrays up to this many entries are printed in full
+
+
+def tolerance(expected):
+    scale = float(np.max(np.abs(expected))) if expected.size else 1.0
+    return ATOL_SCALE * max(1.0, scale)
+
+
+def close(got, expected):
+    """True when `got` has the expected shape and values within tolerance."""
+    if got.shape != expected.shape:
+        return False
+    got = got.astype(np.float64)
+    return bool(np.allclose(got, expected, rtol=RTOL, atol=tolerance(expected)))
+
+
+def first_mismatch(got, expected):
+    """Index of the first entry (row-major) outside tolerance, or None."""
+    bad = ~np.isclose(got.astype(np.float64), expected, rtol=RTOL, atol=tolerance(expected))
+    if not bad.any():
+        return None
+    return tuple(int(i) for i in np.unravel_index(np.argmax(bad), bad.shape))
+
+
+def show_array(array, name):
+    """`name = [...]` in full when small, else its shape and value range."""
+    if array.size <= SMALL:
+        body = np.array2string(np.asarray(array, dtype=np.float64), precision=4, suppress_small=True,
+                               separator=", ", max_line_width=100)
+        body = body.replace("\n", "\n" + " " * (len(name) + 7))
+        return f"    {name} = {body}"
+    return (f"    {name}: shape {array.shape}, values from {np.min(array):.4g} to {np.max(array):.4g}"
+            " (too large to print)")
+
+
+def describe_difference(got, expected, name="out"):
+    """Lines of feedback saying how `got` differs from `expected`."""
+    if got.shape != expected.shape:
+        return [f"    {name}: expected shape {expected.shape}, got shape {got.shape}"]
+    lines = [show_array(expected, f"expected {name}"), show_array(got, f"got {name}")]
+    index = first_mismatch(got, expected)
+    if index is not None:
+        lines.append(f"    first mismatch at index {index}: expected {expected[index]:.6g}, "
+                     f"got {float(got[index]):.6g}")
+    return lines

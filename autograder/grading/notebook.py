@@ -1,0 +1,99 @@
+"""Reading a submitted notebook: is it one, which lesson is it, which cells run.
+
+Nothing here executes student code; a file that is not a usable notebook
+raises `NotANotebook` with a one-line reason.
+"""
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+from .lessons import available_lessons, get_lesson
+
+MAX_NOTEBOOK_BYTES = 100 * 2**20
+SKIP_TAG = "skip-grading"
+
+
+class NotANotebook(Exception):
+    """The file cannot be graded; str() is a one-line reason for the student."""
+
+
+def read_notebook(path):
+    """Read `path` as an nbformat-4 notebook or raise NotANotebook saying why not."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise NotANotebook(f"{path.name} is empty (0 bytes)")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise NotANotebook(f"{path.name} is {size / 2**20:.0f} MB, more than the "
+                           f"{MAX_NOTEBOOK_BYTES // 2**20} MB a notebook may have")
+    try:
+        raw = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise NotANotebook(f"{path.name} is not valid JSON ({error})") from None
+    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+        raise NotANotebook(f"{path.name} is JSON but not a Jupyter notebook (no cells)")
+    try:
+        notebook = nbformat.reads(json.dumps(raw), as_version=4)
+    except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
+        raise NotANotebook(f"{path.name} could not be read as a notebook ({error})") from None
+    for cell in notebook.cells:
+        if not isinstance(cell.get("source", ""), str):
+            raise NotANotebook(f"{path.name} has a cell whose source is not text")
+    return notebook
+
+
+def nbgrader_meta(cell):
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_hidden_check(cell):
+    """An nbgrader test cell (graded, not an answer): never run in the student's process."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def cells_to_run(notebook):
+    """(index, source) of the code cells the grader executes, in notebook order."""
+    chosen = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or is_hidden_check(cell):
+            continue
+        if SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
+        chosen.append((index, cell.source))
+    return chosen
+
+
+def recognise_lesson(notebook, hint=None):
+    """The Lesson this notebook belongs to.
+
+    Order of evidence: an explicit `hint` (the nbgrader assignment name), the
+    notebook's metadata, then which lesson's exercise names the notebook
+    defines or uses as grade ids. Raises NotANotebook when nothing matches.
+    """
+    if hint:
+        try:
+            return get_lesson(hint)
+        except KeyError:
+            pass
+    declared = notebook.metadata.get("autograder", {})
+    if isinstance(declared, dict) and declared.get("lesson"):
+        try:
+            return get_lesson(str(declared["lesson"]))
+        except KeyError:
+            pass
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    grade_ids = {str(nbgrader_meta(cell).get("grade_id", "")) for cell in notebook.cells}
+    best, best_hits = None, 0
+    for lesson in available_lessons():
+        hits = sum(1 for e in lesson.exercises
+                   if e.name in grade_ids or re.search(rf"\bdef\s+{re.escape(e.name)}\s*\(", text))
+        if hits > best_hits:
+            best, best_hits = lesson, hits
+    if best is None:
+        raise NotANotebook("this notebook does not belong to any lesson of the course "
+                           "(none of the exercise functions is defined)")
+    return best

@@ -1,0 +1,107 @@
+"""What a lesson's hidden checks are made of: Lesson -> Exercise -> Check -> Case.
+
+A lesson's suite module (autograder/grading/suites/<lesson>.py) builds one
+`Lesson`. The engine never runs student code in its own process: it asks the
+sandboxed child to call the student's function on each case's arguments, gets
+plain arrays back, and compares them here with the reference's outputs.
+
+Scoring: a check earns its points only if every one of its cases passes, so a
+check's name ("stride and padding") says exactly what was earned or lost.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+from .child import NamedFunction as named_function  # noqa: F401 - re-exported for suites
+
+
+@dataclass
+class Case:
+    """One call of the student's function.
+
+    args/kwargs: what is passed; arrays, ints, floats, bools, None, strings and
+    tuples of those (nothing else crosses the process boundary).
+    note:        a short description shown in feedback ("ceil_mode with a window
+                 hanging over the edge"), optional.
+    """
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class Misconception:
+    """A known wrong implementation and the one sentence that names the mistake.
+
+    fn has the exercise's signature. When a failed case's output matches
+    fn's output (and not the reference's), feedback adds `message`.
+    """
+    name: str
+    message: str
+    fn: Callable
+
+
+@dataclass
+class Check:
+    """A sub-check worth `points`, passed when all its cases pass.
+
+    cases:   rng -> list of Case. Fixed edge cases plus random ones drawn from
+             rng (a numpy Generator seeded per submission and per check).
+    kind:    "values"     outputs equal the expected ones (shapes included);
+             "shape"      only output shapes are compared;
+             "unmodified" the array arguments are unchanged after the call.
+    outputs: indices of the outputs compared, e.g. (1,) for grad_w of
+             conv2d_backward; None compares all of them.
+    """
+    name: str
+    points: float
+    cases: Callable
+    kind: str = "values"
+    outputs: Optional[Sequence[int]] = None
+
+
+@dataclass
+class Exercise:
+    """One graded function of a lesson; `name` is used everywhere.
+
+    reference:    the reference function with the same signature.
+    output_names: names of the returned arrays, e.g. ("grad_x", "grad_w",
+                  "grad_b"); its length is the number of outputs expected.
+    expected:     optional (case, student) -> list of arrays, for composite
+                  exercises whose expected result is built from the student's
+                  own earlier functions, so a bug there is not charged twice:
+                  student(name, *args, n_outputs=1, **kwargs) calls the
+                  student's `name` in the sandbox and returns its array(s),
+                  raising RuntimeError when that call fails.
+    kind:         "function" (call it) or "value" (read a variable named
+                  `name`, for short answers that are numbers or shapes; then
+                  `reference` is the expected value and checks need no cases).
+    """
+    name: str
+    checks: list
+    reference: object
+    output_names: tuple = ("out",)
+    misconceptions: list = field(default_factory=list)
+    expected: Optional[Callable] = None
+    kind: str = "function"
+
+    @property
+    def points(self):
+        return sum(check.points for check in self.checks)
+
+
+@dataclass
+class Lesson:
+    """A lesson: its id (the folder name under source/), title and exercises in notebook order."""
+    id: str
+    title: str
+    exercises: list
+
+    def exercise(self, name):
+        for exercise in self.exercises:
+            if exercise.name == name:
+                return exercise
+        raise KeyError(f"lesson {self.id} has no exercise named {name!r}")
+
+    @property
+    def points(self):
+        return sum(exercise.points for exercise in self.exercises)

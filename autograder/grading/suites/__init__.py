@@ -1,0 +1,1 @@
+"""Hidden-check suites, one module per lesson; each defines LESSON."""
