@@ -15,7 +15,8 @@ class UsageError(Exception):
     """Unusable arguments: reported as one line, exit status 2."""
 
 
-def print_report(result, stream=sys.stdout):
+def print_report(result, stream=None):
+    stream = stream or sys.stdout
     if result.error:
         print(f"not graded: {result.error}", file=stream)
         return
