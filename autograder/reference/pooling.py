@@ -1,0 +1,518 @@
+"""Pooling layers and their gradients, with the semantics of torch.nn.functional.
+
+Every function takes and returns NCHW float64 arrays:
+    x:        input, (N, C, H, W)
+    grad_out: upstream gradient, the forward output's shape
+    grad_x:   gradient with respect to x, (N, C, H, W)
+
+Output size of a sliding-window pool along one spatial dimension (see
+`pool_output_size`):
+    H_out = floor((H + 2*padding - dilation*(kH - 1) - 1) / stride) + 1
+with ceil instead of floor when ceil_mode=True, minus one if that last window
+would start in the right padding or beyond.
+
+Sliding-window pools loop over the kH*kW kernel offsets with a body vectorized
+over the batch, the channels and every output position; adaptive pools gather
+their bins with index arrays (max) or multiply by averaging matrices (avg). No
+loop visits a pixel, a window or a batch item.
+"""
+import warnings
+
+import numpy as np
+
+from ._util import as_float, check_ndim, check_non_negative, check_positive, pair
+
+__all__ = [
+    "pool_output_size",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_backward",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool2d_backward",
+    "spatial_pyramid_pool2d",
+    "spatial_pyramid_pool2d_backward",
+    "spp_window_stride",
+    "spp_paper_bins_cover",
+    "median_pool2d",
+]
+
+
+# ---------------------------------------------------------------------------
+# Output size and argument checks
+# ---------------------------------------------------------------------------
+
+def pool_output_size(n, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Number of pooling windows along one spatial dimension of size `n` (torch's rule).
+
+        out = floor((n + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
+
+    With ceil_mode=True the division rounds up, so a last, partial window that
+    hangs over the right edge is kept, but only if it starts inside the input or
+    the left padding: when (out - 1) * stride >= n + padding, out drops by one.
+    stride=None means stride = kernel_size.
+
+    >>> pool_output_size(6, 3, 2), pool_output_size(6, 3, 2, ceil_mode=True)
+    (2, 3)
+    """
+    stride = kernel_size if stride is None else stride
+    check_positive((kernel_size,), "kernel_size")
+    check_positive((stride,), "stride")
+    check_positive((dilation,), "dilation")
+    check_non_negative((padding,), "padding")
+    span = n + 2 * padding - dilation * (kernel_size - 1) - 1
+    if ceil_mode:
+        out = (span + stride - 1) // stride + 1
+        if (out - 1) * stride >= n + padding:
+            out -= 1
+    else:
+        out = span // stride + 1
+    if out < 1:
+        raise ValueError(
+            f"output size is too small ({out}) for input size {n} with kernel_size={kernel_size}, "
+            f"stride={stride}, padding={padding}, dilation={dilation}")
+    return out
+
+
+def _window_args(x, kernel_size, stride, padding, dilation=1):
+    """Check x and normalise the window hyperparameters to (height, width) pairs."""
+    check_ndim(x, 4, "x", "(N, C, H, W)")
+    kernel = pair(kernel_size, "kernel_size")
+    # torch treats stride=None (and an empty stride) as "stride = kernel_size"
+    empty = isinstance(stride, (tuple, list)) and len(stride) == 0
+    stride = kernel if stride is None or empty else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    dilation = pair(dilation, "dilation")
+    check_positive(kernel, "kernel_size")
+    check_positive(stride, "stride")
+    check_positive(dilation, "dilation")
+    check_non_negative(padding, "padding")
+    # torch's rule; it also guarantees that every window holds a real pixel (without dilation)
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(
+            f"padding must be at most half of kernel_size, "
+            f"got padding={padding}, kernel_size={kernel}")
+    return kernel, stride, padding, dilation
+
+
+def _output_shape(x, kernel, stride, padding, dilation, ceil_mode):
+    """(H_out, W_out) from `pool_output_size` along each spatial dimension."""
+    return tuple(pool_output_size(n, k, s, p, d, ceil_mode)
+                 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+
+
+def _check_grad_out(grad_out, shape):
+    if np.shape(grad_out) != tuple(shape):
+        raise ValueError(f"grad_out must have the forward output's shape {tuple(shape)}, "
+                         f"got {np.shape(grad_out)}")
+    return as_float(grad_out)
+
+
+def _pad_hw(x, padding, out_shape, kernel, stride, dilation, fill):
+    """Pad H and W with `fill`: `padding` before, and after as much as the windows reach.
+
+    ceil_mode's last window may hang past the right/bottom padding, and in floor
+    mode the windows may stop short of it; both are covered by padding the end
+    up to the extent the last window touches.
+    """
+    widths = [(0, 0), (0, 0)]
+    for n, p, o, k, s, d in zip(x.shape[2:], padding, out_shape, kernel, stride, dilation):
+        reach = (o - 1) * s + d * (k - 1) + 1
+        widths.append((p, max(reach - p - n, 0)))
+    return np.pad(x, widths, constant_values=fill)
+
+
+def _crop(xp, padding, shape):
+    """Undo `_pad_hw`: the (N, C, H, W) block of a padded array."""
+    (ph, pw), (h, w) = padding, shape[2:]
+    return xp[:, :, ph:ph + h, pw:pw + w]
+
+
+def _offset_slices(i, j, out_shape, stride, dilation):
+    """Slices of the padded input seen by kernel offset (i, j) at every output position."""
+    (h_out, w_out), (sh, sw), (dh, dw) = out_shape, stride, dilation
+    return (slice(i * dh, i * dh + (h_out - 1) * sh + 1, sh),
+            slice(j * dw, j * dw + (w_out - 1) * sw + 1, sw))
+
+
+# ---------------------------------------------------------------------------
+# Max pooling
+# ---------------------------------------------------------------------------
+
+def _max_pool_winners(x, kernel, stride, padding, dilation, out_shape):
+    """Max over each window and the kernel offset (i*kW + j) that holds it, -1 if none.
+
+    The scan runs in row-major order over the window and replaces the running
+    max only on a strictly larger value, so the first of tied maxima wins, as in
+    torch; a NaN always replaces it, so NaN propagates (and the last NaN wins).
+    """
+    (kh, kw), (ph, pw) = kernel, padding
+    # max pooling pads with -inf so padding never wins the max
+    xp = _pad_hw(x, padding, out_shape, kernel, stride, dilation, -np.inf)
+    best = np.full(x.shape[:2] + out_shape, -np.inf)
+    winner = np.full(best.shape, -1)
+    for i in range(kh):
+        rows_in = np.arange(out_shape[0]) * stride[0] + i * dilation[0] - ph
+        for j in range(kw):
+            cols_in = np.arange(out_shape[1]) * stride[1] + j * dilation[1] - pw
+            real = ((rows_in >= 0) & (rows_in < x.shape[2]))[:, None] \
+                & ((cols_in >= 0) & (cols_in < x.shape[3]))[None, :]
+            value = xp[(Ellipsis,) + _offset_slices(i, j, out_shape, stride, dilation)]
+            # torch credits the window's first real pixel even when every value is -inf
+            take = (value > best) | np.isnan(value) | (real & (winner < 0))
+            best = np.where(take, value, best)
+            winner = np.where(take, i * kw + j, winner)
+    return best, winner
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Max pooling, as torch.nn.functional.max_pool2d.
+
+    x: (N, C, H, W). Returns (N, C, H_out, W_out) with
+        H_out = floor((H + 2*padding - dilation*(kH - 1) - 1) / stride) + 1
+    (ceil with ceil_mode=True, see `pool_output_size`), likewise W_out.
+    stride=None means stride = kernel_size. padding is -inf and must be at most
+    kernel_size // 2. NaN in a window gives NaN. A dilated window that holds
+    only padding gives -inf (torch does the same).
+    """
+    x = as_float(x)
+    kernel, stride, padding, dilation = _window_args(x, kernel_size, stride, padding, dilation)
+    out_shape = _output_shape(x, kernel, stride, padding, dilation, ceil_mode)
+    return _max_pool_winners(x, kernel, stride, padding, dilation, out_shape)[0]
+
+
+def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False):
+    """Gradient of `max_pool2d` with respect to x.
+
+    grad_out: (N, C, H_out, W_out), H_out and W_out as in `max_pool2d`.
+    x:        (N, C, H, W), the forward input.
+    Returns grad_x, (N, C, H, W): each window sends its grad_out entry to the
+    pixel that won its max (the first in row-major order among ties); a pixel
+    that wins several overlapping windows collects the sum.
+    """
+    x = as_float(x)
+    kernel, stride, padding, dilation = _window_args(x, kernel_size, stride, padding, dilation)
+    out_shape = _output_shape(x, kernel, stride, padding, dilation, ceil_mode)
+    grad_out = _check_grad_out(grad_out, x.shape[:2] + out_shape)
+    winner = _max_pool_winners(x, kernel, stride, padding, dilation, out_shape)[1]
+    grad_xp = _pad_hw(np.zeros_like(x), padding, out_shape, kernel, stride, dilation, 0.0)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            # one offset never reaches the same padded pixel twice, so += on the view is safe
+            window = _offset_slices(i, j, out_shape, stride, dilation)
+            grad_xp[(Ellipsis,) + window] += np.where(winner == i * kernel[1] + j, grad_out, 0.0)
+    return _crop(grad_xp, padding, x.shape)
+
+
+# ---------------------------------------------------------------------------
+# Average pooling
+# ---------------------------------------------------------------------------
+
+def _avg_counts(n, out, kernel, stride, padding, count_include_pad):
+    """Divisor of each output position along one dimension (torch's rule).
+
+    A window is first clipped to the padded input [-padding, n + padding): that
+    is its size when count_include_pad=True, so a ceil_mode window hanging past
+    the padding is not divided by the full kernel size. Otherwise the divisor
+    counts only the real pixels, the window clipped to [0, n).
+    """
+    start = np.arange(out) * stride - padding
+    end = start + kernel
+    if count_include_pad:
+        return np.minimum(end, n + padding) - start
+    return np.minimum(end, n) - np.maximum(start, 0)
+
+
+def _avg_divisor(x_shape, out_shape, kernel, stride, padding, count_include_pad,
+                 divisor_override):
+    """Divisor for every output position, (H_out, W_out) (a scalar if overridden)."""
+    if divisor_override is not None:
+        return float(divisor_override)
+    rows, cols = (_avg_counts(n, o, k, s, p, count_include_pad)
+                  for n, o, k, s, p in zip(x_shape[2:], out_shape, kernel, stride, padding))
+    return np.outer(rows, cols).astype(np.float64)
+
+
+def _avg_args(x, kernel_size, stride, padding, ceil_mode, divisor_override):
+    if divisor_override is not None and divisor_override == 0:
+        raise ValueError(f"divisor_override must not be zero, got {divisor_override!r}")
+    kernel, stride, padding, dilation = _window_args(x, kernel_size, stride, padding)
+    out_shape = _output_shape(x, kernel, stride, padding, dilation, ceil_mode)
+    return kernel, stride, padding, dilation, out_shape
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Average pooling, as torch.nn.functional.avg_pool2d.
+
+    x: (N, C, H, W). Returns (N, C, H_out, W_out) with
+        H_out = floor((H + 2*padding - (kH - 1) - 1) / stride) + 1
+    (ceil with ceil_mode=True, see `pool_output_size`), likewise W_out.
+    Padding is zero and at most kernel_size // 2. Each window sum is divided by
+    the window's size clipped to the padded input (count_include_pad=True) or by
+    its number of real pixels (False), or by divisor_override when given.
+    """
+    x = as_float(x)
+    kernel, stride, padding, dilation, out_shape = _avg_args(
+        x, kernel_size, stride, padding, ceil_mode, divisor_override)
+    xp = _pad_hw(x, padding, out_shape, kernel, stride, dilation, 0.0)
+    total = np.zeros(x.shape[:2] + out_shape)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            total += xp[(Ellipsis,) + _offset_slices(i, j, out_shape, stride, dilation)]
+    return total / _avg_divisor(x.shape, out_shape, kernel, stride, padding, count_include_pad,
+                                divisor_override)
+
+
+def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """Gradient of `avg_pool2d` with respect to x.
+
+    grad_out: (N, C, H_out, W_out), H_out and W_out as in `avg_pool2d`.
+    x:        (N, C, H, W), the forward input (only its shape matters).
+    Returns grad_x, (N, C, H, W): each window spreads grad_out / divisor over
+    its real pixels (the share that falls on padding is dropped); overlapping
+    windows add up.
+    """
+    x = as_float(x)
+    kernel, stride, padding, dilation, out_shape = _avg_args(
+        x, kernel_size, stride, padding, ceil_mode, divisor_override)
+    grad_out = _check_grad_out(grad_out, x.shape[:2] + out_shape)
+    share = grad_out / _avg_divisor(x.shape, out_shape, kernel, stride, padding,
+                                    count_include_pad, divisor_override)
+    grad_xp = _pad_hw(np.zeros_like(x), padding, out_shape, kernel, stride, dilation, 0.0)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            grad_xp[(Ellipsis,) + _offset_slices(i, j, out_shape, stride, dilation)] += share
+    return _crop(grad_xp, padding, x.shape)
+
+
+# ---------------------------------------------------------------------------
+# Adaptive pooling
+# ---------------------------------------------------------------------------
+
+def _adaptive_output_shape(x, output_size):
+    """(H_out, W_out) from an int, a pair, or a pair with None ("keep the input size")."""
+    check_ndim(x, 4, "x", "(N, C, H, W)")
+    if isinstance(output_size, (int, np.integer)):
+        sizes = (int(output_size),) * 2
+    else:
+        try:
+            sizes = tuple(output_size)
+        except TypeError:
+            raise ValueError(f"output_size must be an int or a pair, got {output_size!r}") from None
+        if len(sizes) != 2:
+            raise ValueError(f"output_size must be an int or a pair, got {output_size!r}")
+        sizes = tuple(n if s is None else int(s) for s, n in zip(sizes, x.shape[2:]))
+    check_positive(sizes, "output_size")
+    return sizes
+
+
+def _adaptive_bins(n, out):
+    """Bin i covers [floor(i*n/out), ceil((i+1)*n/out)): torch's (possibly overlapping) bins."""
+    i = np.arange(out)
+    return (i * n) // out, -((-(i + 1) * n) // out)
+
+
+def _adaptive_indices(n, out):
+    """(out, L) input indices of every bin, L the longest bin.
+
+    Short bins repeat their last pixel: a repeat cannot change a max, and the
+    first copy of a maximum keeps priority.
+    """
+    start, end = _adaptive_bins(n, out)
+    offsets = np.arange(np.max(end - start))
+    return np.minimum(start[:, None] + offsets, end[:, None] - 1)
+
+
+def _adaptive_max_winners(x, out_shape):
+    """Max of each bin and the (row, col) of the pixel that holds it, (N, C, H_out, W_out) each."""
+    rows = _adaptive_indices(x.shape[2], out_shape[0])  # (H_out, Lh)
+    cols = _adaptive_indices(x.shape[3], out_shape[1])  # (W_out, Lw)
+    # (N, C, H_out, Lh, W_out, Lw) -> (N, C, H_out, W_out, Lh * Lw), the bin in row-major order
+    windows = x[:, :, rows[:, :, None, None], cols[None, None, :, :]]
+    windows = windows.transpose(0, 1, 2, 4, 3, 5).reshape(x.shape[:2] + out_shape + (-1,))
+    first_max = np.argmax(windows, axis=-1)  # argmax picks the first of tied maxima
+    # like max_pool2d (and torch), the last NaN of a bin holds the max
+    is_nan = np.isnan(windows)
+    last_nan = windows.shape[-1] - 1 - np.argmax(is_nan[..., ::-1], axis=-1)
+    flat = np.where(is_nan.any(axis=-1), last_nan, first_max)
+    lh, lw = np.divmod(flat, cols.shape[1])
+    oh = np.arange(out_shape[0])[:, None]
+    ow = np.arange(out_shape[1])[None, :]
+    best = np.take_along_axis(windows, flat[..., None], axis=-1)[..., 0]
+    return best, rows[oh, lh], cols[ow, lw]
+
+
+def adaptive_max_pool2d(x, output_size):
+    """Adaptive max pooling, as torch.nn.functional.adaptive_max_pool2d.
+
+    x: (N, C, H, W). output_size: int, or pair (H_out, W_out) where None keeps
+    that input size. Returns (N, C, H_out, W_out); output row i is the max over
+    input rows [floor(i*H/H_out), ceil((i+1)*H/H_out)), likewise columns.
+    """
+    x = as_float(x)
+    return _adaptive_max_winners(x, _adaptive_output_shape(x, output_size))[0]
+
+
+def adaptive_max_pool2d_backward(grad_out, x, output_size):
+    """Gradient of `adaptive_max_pool2d` with respect to x.
+
+    grad_out: (N, C, H_out, W_out); x: (N, C, H, W), the forward input.
+    Returns grad_x, (N, C, H, W): each bin sends its gradient to its max (the
+    first in row-major order among ties); bins may overlap, so shares add up.
+    """
+    x = as_float(x)
+    out_shape = _adaptive_output_shape(x, output_size)
+    grad_out = _check_grad_out(grad_out, x.shape[:2] + out_shape)
+    _, row, col = _adaptive_max_winners(x, out_shape)
+    n, c = np.indices(x.shape[:2])
+    grad_x = np.zeros_like(x)
+    np.add.at(grad_x, (n[:, :, None, None], c[:, :, None, None], row, col), grad_out)
+    return grad_x
+
+
+def _adaptive_avg_matrix(n, out):
+    """(out, n) matrix whose row i averages the pixels of bin i."""
+    start, end = _adaptive_bins(n, out)
+    pixels = np.arange(n)
+    inside = (pixels >= start[:, None]) & (pixels < end[:, None])
+    return inside / (end - start)[:, None]
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Adaptive average pooling, as torch.nn.functional.adaptive_avg_pool2d.
+
+    x: (N, C, H, W). output_size: int, or pair (H_out, W_out) where None keeps
+    that input size. Returns (N, C, H_out, W_out); output (i, j) is the mean of
+    input rows [floor(i*H/H_out), ceil((i+1)*H/H_out)) and the matching columns.
+    """
+    x = as_float(x)
+    h_out, w_out = _adaptive_output_shape(x, output_size)
+    # a bin's mean is a row average then a column average: out = A_h @ x @ A_w.T
+    rows, cols = _adaptive_avg_matrix(x.shape[2], h_out), _adaptive_avg_matrix(x.shape[3], w_out)
+    return np.einsum("ih,nchw,jw->ncij", rows, x, cols)
+
+
+def adaptive_avg_pool2d_backward(grad_out, x, output_size):
+    """Gradient of `adaptive_avg_pool2d` with respect to x.
+
+    grad_out: (N, C, H_out, W_out); x: (N, C, H, W), the forward input.
+    Returns grad_x, (N, C, H, W) = A_h.T @ grad_out @ A_w, the transpose of the
+    forward's averaging matrices.
+    """
+    x = as_float(x)
+    h_out, w_out = _adaptive_output_shape(x, output_size)
+    grad_out = _check_grad_out(grad_out, x.shape[:2] + (h_out, w_out))
+    rows, cols = _adaptive_avg_matrix(x.shape[2], h_out), _adaptive_avg_matrix(x.shape[3], w_out)
+    return np.einsum("ih,ncij,jw->nchw", rows, grad_out, cols)
+
+
+# ---------------------------------------------------------------------------
+# Spatial pyramid pooling
+# ---------------------------------------------------------------------------
+
+_SPP_POOLS = {
+    "max": (adaptive_max_pool2d, adaptive_max_pool2d_backward),
+    "avg": (adaptive_avg_pool2d, adaptive_avg_pool2d_backward),
+}
+
+
+def _spp_args(x, levels, mode):
+    check_ndim(x, 4, "x", "(N, C, H, W)")
+    if mode not in _SPP_POOLS:
+        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+    levels = tuple(int(level) for level in levels)
+    if not levels:
+        raise ValueError("levels must name at least one pyramid level, got ()")
+    check_positive(levels, "levels")
+    return levels, _SPP_POOLS[mode]
+
+
+def spatial_pyramid_pool2d(x, levels=(1, 2, 4), mode="max"):
+    """Spatial pyramid pooling (He et al., 2014): a fixed-length vector from any input size.
+
+    x: (N, C, H, W). Each level l pools x into an l x l grid with adaptive
+    pooling (torch's bins), flattened per sample in (C, l, l) order; the levels
+    are concatenated in the order given. mode is "max" or "avg".
+    Returns (N, C * sum(l*l for l in levels)), the same for every H and W.
+    """
+    x = as_float(x)
+    levels, (pool, _) = _spp_args(x, levels, mode)
+    return np.concatenate([pool(x, level).reshape(x.shape[0], -1) for level in levels], axis=1)
+
+
+def spatial_pyramid_pool2d_backward(grad_out, x, levels=(1, 2, 4), mode="max"):
+    """Gradient of `spatial_pyramid_pool2d` with respect to x.
+
+    grad_out: (N, C * sum(l*l for l in levels)); x: (N, C, H, W), the forward input.
+    Returns grad_x, (N, C, H, W): the sum of each level's adaptive-pooling gradient.
+    """
+    x = as_float(x)
+    levels, (_, pool_backward) = _spp_args(x, levels, mode)
+    n, c = x.shape[:2]
+    grad_out = _check_grad_out(grad_out, (n, c * sum(level * level for level in levels)))
+    ends = np.cumsum([c * level * level for level in levels])[:-1]
+    grad_x = np.zeros_like(x)
+    for level, part in zip(levels, np.split(grad_out, ends, axis=1)):
+        grad_x += pool_backward(part.reshape(n, c, level, level), x, level)
+    return grad_x
+
+
+def spp_window_stride(a, n):
+    """The SPP paper's window and stride for an a x a feature map and an n x n grid.
+
+    window = ceil(a / n), stride = floor(a / n); e.g. a=13, n=2 gives (7, 6).
+    """
+    check_positive((a, n), "a and n")
+    if a < n:
+        raise ValueError(
+            f"the SPP rule needs a >= n (stride floor(a/n) would be 0), got a={a}, n={n}")
+    return -(-a // n), a // n
+
+
+def spp_paper_bins_cover(a, n):
+    """Whether the paper's n windows (see `spp_window_stride`) cover all a pixels.
+
+    Windows start at 0, stride, ..., (n-1)*stride and never leave gaps (stride
+    <= window), so they cover everything iff the last one reaches pixel a - 1:
+    (n - 1) * stride + window >= a. a=13, n=2: 6 + 7 = 13, covered; a=10, n=4:
+    window 3, stride 2, 6 + 3 = 9 < 10, the last pixel is never pooled.
+    """
+    window, stride = spp_window_stride(a, n)
+    return (n - 1) * stride + window >= a
+
+
+# ---------------------------------------------------------------------------
+# Median pooling (forward only)
+# ---------------------------------------------------------------------------
+
+def median_pool2d(x, kernel_size, stride=None, padding=0):
+    """Median pooling: the median of each window's real pixels.
+
+    x: (N, C, H, W). Returns (N, C, H_out, W_out) with
+        H_out = floor((H + 2*padding - kH) / stride) + 1, likewise W_out.
+    Padding pixels are ignored rather than counted as zeros (as max pooling
+    ignores its -inf padding), so a border window takes the median of fewer
+    values; an even count gives the mean of the two middle values. padding must
+    be at most kernel_size // 2, so every window holds a real pixel. A NaN in a
+    window gives NaN. No backward: the course uses it forward only.
+    """
+    x = as_float(x)
+    kernel, stride, padding, dilation = _window_args(x, kernel_size, stride, padding)
+    out_shape = _output_shape(x, kernel, stride, padding, dilation, False)
+    # NaN marks padding for nanmedian; real NaNs are tracked separately to propagate them
+    xp = _pad_hw(x, padding, out_shape, kernel, stride, dilation, np.nan)
+    nan_p = _pad_hw(np.isnan(x), padding, out_shape, kernel, stride, dilation, False)
+    windows = np.lib.stride_tricks.sliding_window_view(xp, kernel, axis=(2, 3))
+    windows = windows[:, :, ::stride[0], ::stride[1]][:, :, :out_shape[0], :out_shape[1]]
+    real_nan = np.lib.stride_tricks.sliding_window_view(nan_p, kernel, axis=(2, 3))
+    real_nan = real_nan[:, :, ::stride[0], ::stride[1]][:, :, :out_shape[0], :out_shape[1]]
+    with warnings.catch_warnings():
+        # a window of nothing but real NaNs warns "All-NaN slice"; its result is NaN anyway
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(windows, axis=(-2, -1))
+    return np.where(real_nan.any(axis=(-2, -1)), np.nan, median)
