@@ -197,3 +197,11 @@ def scale(x, factor=2.0):
     result = grade_notebook(make_notebook(tmp_path / "nb.ipynb", spy), limits=FAST)
     got = result.exercises[0].checks[1].feedback
     assert "got out = [0., 0., 0., 0.]" in got, got
+
+
+def test_a_returned_scalar_keeps_its_zero_dimensional_shape(toy_lesson, tmp_path):
+    from autograder.grading.runner import Session
+    with Session({}, FAST) as session:
+        session.run_cell(0, "def answer():\n    return 7")
+        report = session.call("answer")
+    assert report.ok and report.outputs[0].shape == () and report.outputs[0] == 7

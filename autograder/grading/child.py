@@ -64,7 +64,8 @@ def write_message(stream, header, arrays=()):
     write_frame(stream, json.dumps(header).encode())
     for array in arrays:
         buffer = io.BytesIO()
-        np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        # not ascontiguousarray: it turns a 0-d array (a returned scalar) into shape (1,)
+        np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
         write_frame(stream, buffer.getvalue())
     stream.flush()
 
