@@ -1,0 +1,90 @@
+"""Every lesson: the grader agrees with its notebooks (full marks, zero, partial credit)."""
+import contextlib
+import os
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.grading.grader import InProcessCaller, grade_notebook, run_exercise
+from autograder.grading.lessons import get_lesson
+from autograder.grading.notebook import is_hidden_check, nbgrader_meta
+from lesson_tools import LESSON_IDS, code_cells_for_grading, release_path, solved_release, source_path
+
+pytestmark = pytest.mark.skipif(not LESSON_IDS, reason="no lessons in source/ yet")
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_hidden_cells_match_the_suite_one_to_one(lesson_id):
+    lesson = get_lesson(lesson_id)
+    notebook = nbformat.read(str(source_path(lesson_id)), as_version=4)
+    hidden = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in notebook.cells
+              if is_hidden_check(c)}
+    assert hidden == {e.name: e.points for e in lesson.exercises}
+    assert notebook.metadata["autograder"]["lesson"] == lesson_id
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_solved_notebook_gets_full_marks_in_the_sandbox(lesson_id, tmp_path):
+    path = tmp_path / f"{lesson_id}.ipynb"
+    nbformat.write(solved_release(lesson_id), str(path))
+    result = grade_notebook(path)
+    failed = [f"{e.name}: {c.name}\n{c.feedback}" for e in result.exercises for c in e.checks if not c.passed]
+    assert result.score == result.max_score == get_lesson(lesson_id).points, "\n".join(failed)
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_unchanged_release_scores_zero(lesson_id):
+    result = grade_notebook(release_path(lesson_id))
+    assert result.max_score == get_lesson(lesson_id).points
+    assert result.score == 0, [f"{e.name}: {c.name}" for e in result.exercises for c in e.checks if c.points]
+
+
+def run_cells(sources):
+    """Execute cells in one IPython namespace, as the grader's child does."""
+    from IPython.core.interactiveshell import InteractiveShell
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    shell = InteractiveShell.instance()
+    shell.user_ns.clear()
+    for source in sources:
+        shell.run_cell(source, store_history=False, silent=True)
+    import matplotlib.pyplot as plt
+    plt.close("all")
+    return shell.user_ns  # the live globals of the notebook's functions
+
+
+def spoiled(value):
+    """A wrong but well-formed version of a result: every array scaled by 1.5 and shifted."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(spoiled(v) for v in value)
+    return np.asarray(value, dtype=np.float64) * 1.5 + 1.0
+
+
+@contextlib.contextmanager
+def one_wrong(namespace, exercise):
+    """Replace one exercise in the notebook's own globals, so functions calling it see the bug."""
+    original = namespace[exercise.name]
+    if exercise.kind == "value":
+        namespace[exercise.name] = spoiled(original)
+    else:
+        namespace[exercise.name] = lambda *args, **kwargs: spoiled(original(*args, **kwargs))
+    try:
+        yield InProcessCaller(namespace)
+    finally:
+        namespace[exercise.name] = original
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_one_wrong_function_loses_only_its_own_points(lesson_id):
+    lesson = get_lesson(lesson_id)
+    notebook = nbformat.read(str(source_path(lesson_id)), as_version=4)
+    namespace = run_cells(code_cells_for_grading(notebook))
+    for wrong in lesson.exercises:
+        with one_wrong(namespace, wrong) as caller:
+            results = {e.name: run_exercise(e, caller, seed=3) for e in lesson.exercises}
+        for name, result in results.items():
+            if name == wrong.name:
+                assert result.points < result.max_points, f"a wrong {name} kept all its points"
+            else:
+                assert result.points == result.max_points, (
+                    f"a wrong {wrong.name} cost {name} points:\n{result.feedback()}")

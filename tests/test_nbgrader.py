@@ -1,0 +1,76 @@
+"""End to end with nbgrader in a throwaway copy of the course.
+
+generate_assignment -> submissions (blank, solved, and tricky ones) -> autograde
+-> export -> generate_feedback, for every lesson.
+"""
+import csv
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder.grading.lessons import get_lesson
+from autograder.grading.notebook import nbgrader_meta
+from conftest import copy_course, venv_env
+from lesson_tools import LESSON_IDS, release_path, solved_release
+
+pytestmark = pytest.mark.skipif(not LESSON_IDS, reason="no lessons in source/ yet")
+
+
+def nbgrader(course, *args):
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"], cwd=course,
+                          env=venv_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def submit(course, student, lesson_id, notebook):
+    folder = course / "submitted" / student / lesson_id
+    folder.mkdir(parents=True)
+    nbformat.write(notebook, str(folder / f"{lesson_id}.ipynb"))
+
+
+def tricky_submissions(lesson_id):
+    """Solved notebooks with tricks nbgrader's defaults would mis-score."""
+    # A transformer that blanks every later cell: in a kernel the hidden cells would then
+    # print nothing, which nbgrader counts as full credit.
+    blanker = nbformat.read(str(release_path(lesson_id)), as_version=4)
+    blanker.cells.insert(1, nbformat.v4.new_code_cell(
+        "get_ipython().input_transformers_post.append(lambda lines: [])"))
+    # A correct student whose code also writes a warning to stderr: nbgrader would give 0.
+    noisy = solved_release(lesson_id)
+    noisy.cells.insert(1, nbformat.v4.new_code_cell(
+        "import sys, numpy as np\nprint('a warning', file=sys.stderr)\nnp.log(np.zeros(1))"))
+    # Raising the points in a hidden cell's metadata must not raise the maximum.
+    greedy = solved_release(lesson_id)
+    for cell in greedy.cells:
+        if nbgrader_meta(cell).get("grade"):
+            cell.metadata["nbgrader"]["points"] = 1000
+    return {"blanker": blanker, "noisy": noisy, "greedy": greedy}
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_nbgrader_generate_autograde_export_feedback(lesson_id, tmp_path):
+    course = copy_course(tmp_path / "course")
+    nbgrader(course, "generate_assignment", lesson_id, "--force")
+    submit(course, "blank", lesson_id, nbformat.read(str(release_path(lesson_id)), as_version=4))
+    submit(course, "solved", lesson_id, solved_release(lesson_id))
+    tricks = tricky_submissions(lesson_id) if lesson_id == LESSON_IDS[0] else {}
+    for student, notebook in tricks.items():
+        submit(course, student, lesson_id, notebook)
+
+    nbgrader(course, "autograde", lesson_id)
+    nbgrader(course, "export", "--to", str(tmp_path / "grades.csv"))
+    nbgrader(course, "generate_feedback", lesson_id)
+
+    with open(tmp_path / "grades.csv") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    points = get_lesson(lesson_id).points
+    expected = {"blank": 0.0, "solved": points, "blanker": 0.0, "noisy": points, "greedy": points}
+    for student in ["blank", "solved", *tricks]:
+        assert float(rows[student]["max_score"]) == points, student
+        assert float(rows[student]["score"]) == expected[student], (student, rows[student])
+
+    feedback = (course / "feedback" / "solved" / lesson_id / f"{lesson_id}.html").read_text()
+    assert "seed" in feedback and "PASS" in feedback
