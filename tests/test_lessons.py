@@ -1,6 +1,5 @@
 """Every lesson: the grader agrees with its notebooks (full marks, zero, partial credit)."""
 import contextlib
-import os
 
 import nbformat
 import numpy as np
@@ -40,10 +39,11 @@ def test_unchanged_release_scores_zero(lesson_id):
     assert result.score == 0, [f"{e.name}: {c.name}" for e in result.exercises for c in e.checks if c.points]
 
 
-def run_cells(sources):
-    """Execute cells in one IPython namespace, as the grader's child does."""
+def run_cells(sources, folder, monkeypatch):
+    """Execute cells in one IPython namespace beside the notebook, as the grader's child does."""
     from IPython.core.interactiveshell import InteractiveShell
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))  # helper modules shipped beside the notebook
     shell = InteractiveShell.instance()
     shell.user_ns.clear()
     for source in sources:
@@ -75,10 +75,10 @@ def one_wrong(namespace, exercise):
 
 
 @pytest.mark.parametrize("lesson_id", LESSON_IDS)
-def test_one_wrong_function_loses_only_its_own_points(lesson_id):
+def test_one_wrong_function_loses_only_its_own_points(lesson_id, monkeypatch):
     lesson = get_lesson(lesson_id)
     notebook = nbformat.read(str(source_path(lesson_id)), as_version=4)
-    namespace = run_cells(code_cells_for_grading(notebook))
+    namespace = run_cells(code_cells_for_grading(notebook), source_path(lesson_id).parent, monkeypatch)
     for wrong in lesson.exercises:
         with one_wrong(namespace, wrong) as caller:
             results = {e.name: run_exercise(e, caller, seed=3) for e in lesson.exercises}

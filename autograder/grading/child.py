@@ -228,6 +228,8 @@ def short_traceback(error):
 def call_function(shell, header, arrays):
     name = header["name"]
     function = shell.user_ns.get(name)
+    if function is None and header.get("kind") == "value":
+        return {"ok": False, "error": f"{name} has no answer yet (it is None or not assigned)"}, []
     if function is None:
         return {"ok": False, "error": f"no function named {name} is defined "
                                       "(did the cell that defines it run without errors?)"}, []
