@@ -1,0 +1,988 @@
+"""Hidden checks of lesson 1, pooling (source/01_pooling/01_pooling.ipynb): 60 points.
+
+What each exercise asks for is exactly what its docstring in the notebook promises:
+
+    pool_output_size(n, kernel_size, stride=None, padding=0, ceil_mode=False)       6
+    max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False)            10
+    avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True)        ceil_mode only without padding        8
+    max_pool2d_backward(grad_out, x, <max_pool2d's arguments>)                     10
+    avg_pool2d_backward(grad_out, x, <avg_pool2d's arguments>)                      9
+    adaptive_avg_pool2d(x, output_size), adaptive_max_pool2d(x, output_size)      5 + 5
+    spatial_pyramid_pool2d(x, levels=(1, 2, 4), mode="max")                         5
+    q_output_shape, q_spp_length (short answers)                                  1 + 1
+
+No check passes dilation or divisor_override (the notebook's signatures have
+neither), ceil_mode is passed by keyword (it sits after dilation in the
+reference), and avg_pool2d never meets ceil_mode together with padding.
+
+The worked examples (3x3 input 0..8, 4x4 input 0..15, the padding and the
+3-channel examples) come from seed 004, the 2.5 -> 2 case from seed 002.
+Inputs for max pooling are distinct integers (no ties, readable feedback)
+except in the check about ties; the padding checks use negative numbers so
+that zero padding cannot pass for -inf padding. A misconception is named in
+feedback when its output equals the student's; the first match in list order
+wins, so the more specific ones come first.
+"""
+import numpy as np
+
+from autograder.reference import pooling as ref
+
+from ..spec import Case, Check, Exercise, Lesson, Misconception
+
+# ---------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------
+
+SEED_3X3 = np.arange(9.0).reshape(1, 1, 3, 3)                  # seed 004: 0..8
+SEED_4X4 = np.arange(16.0).reshape(1, 1, 4, 4)                 # seed 004: 0..15
+SEED_3_CHANNELS = np.array([[[0, 1, 2], [3, 4, 5], [6, 7, 8]],
+                            [[10, 20, 30], [40, 50, 60], [70, 80, 90]],
+                            [[11, 22, 33], [44, 55, 66], [77, 88, 99]]], dtype=float)[None]
+PEAK_3X3 = np.array([[1, 2, 1], [2, 9, 2], [1, 2, 1]], dtype=float)[None, None]
+
+
+def distinct(rng, shape):
+    """Distinct integers centred on zero: no ties, about half of them negative."""
+    size = int(np.prod(shape))
+    return (rng.permutation(size) - size // 2).reshape(shape).astype(np.float64)
+
+
+def negative(rng, shape):
+    """Distinct negative integers: a window of them never has a maximum of 0."""
+    size = int(np.prod(shape))
+    return -(rng.permutation(size) + 1).reshape(shape).astype(np.float64)
+
+
+def integers(rng, shape, low=-5, high=6):
+    return rng.integers(low, high, size=shape).astype(np.float64)
+
+
+def with_peak(rng, shape):
+    """Distinct values plus one pixel larger than all: it wins every window around it."""
+    x = distinct(rng, shape)
+    x[..., shape[-2] // 2, shape[-1] // 2] = x.max() + 10
+    return x
+
+
+def grad_for(forward, x, rng, *args, **kwargs):
+    """An upstream gradient of the forward output's shape: small nonzero integers."""
+    shape = forward(x, *args, **kwargs).shape
+    return rng.integers(1, 6, size=shape).astype(np.float64) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def backward_case(forward, x, rng, *args, note="", **kwargs):
+    """A Case of `<forward>_backward(grad_out, x, *args, **kwargs)` with a random grad_out."""
+    return Case((grad_for(forward, x, rng, *args, **kwargs), x) + args, kwargs, note)
+
+
+# ---------------------------------------------------------------------------
+# Windows, for the misconceptions (plain loops: they only run on small failing cases)
+# ---------------------------------------------------------------------------
+
+def _pair(value):
+    return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+
+
+def _geometry(x_shape, kernel_size, stride, padding, ceil_mode, size=ref.pool_output_size):
+    """kernel, stride, padding pairs and (H_out, W_out), the sizes from `size`."""
+    kernel = _pair(kernel_size)
+    stride, padding = (kernel if stride is None else _pair(stride)), _pair(padding)
+    out = tuple(size(n, k, s, p, ceil_mode=ceil_mode)
+                for n, k, s, p in zip(x_shape[2:], kernel, stride, padding))
+    return kernel, stride, padding, out
+
+
+def _ceil_size(n, k, s, p, ceil_mode=False):
+    """The output size rounded up, without torch's drop rule."""
+    return -(-(n + 2 * p - k) // s) + 1
+
+
+def _window_cells(i, j, kernel, stride, padding):
+    """(row, col) input coordinates of window (i, j); they may lie in the padding or beyond."""
+    r0, c0 = i * stride[0] - padding[0], j * stride[1] - padding[1]
+    return [(r, c) for r in range(r0, r0 + kernel[0]) for c in range(c0, c0 + kernel[1])]
+
+
+def _pool_loop(x, kernel_size, stride, padding, ceil_mode, reduce, size=ref.pool_output_size):
+    """Loop pooling: out[..., i, j] = reduce(real pixels, cells, (H, W), padding) of window i, j."""
+    x = np.asarray(x, dtype=np.float64)
+    kernel, stride, padding, out_hw = _geometry(x.shape, kernel_size, stride, padding, ceil_mode,
+                                                size)
+    out = np.zeros(x.shape[:2] + out_hw)
+    height, width = x.shape[2:]
+    for i in range(out_hw[0]):
+        for j in range(out_hw[1]):
+            cells = _window_cells(i, j, kernel, stride, padding)
+            real = [(r, c) for r, c in cells if 0 <= r < height and 0 <= c < width]
+            rows, cols = [r for r, _ in real], [c for _, c in real]
+            out[:, :, i, j] = reduce(x[:, :, rows, cols], cells, (height, width), padding)
+    return out
+
+
+def _max_fill(fill):
+    """Max over the real pixels and, if the window reaches past them, `fill`."""
+    def reduce(values, cells, hw, padding):
+        best = values.max(axis=-1)
+        return np.maximum(best, fill) if values.shape[-1] < len(cells) else best
+    return reduce
+
+
+def _mean_over(divisor):
+    """Sum of the real pixels divided by divisor(cells, (H, W), padding)."""
+    def reduce(values, cells, hw, padding):
+        return values.sum(axis=-1) / divisor(cells, hw, padding)
+    return reduce
+
+
+def _count_all(cells, hw, padding):
+    return len(cells)
+
+
+def _count_real(cells, hw, padding):
+    return sum(1 for r, c in cells if 0 <= r < hw[0] and 0 <= c < hw[1])
+
+
+# ---------------------------------------------------------------------------
+# pool_output_size
+# ---------------------------------------------------------------------------
+
+def pool_output_size_ceil(n, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return _ceil_size(n, kernel_size, kernel_size if stride is None else stride, padding)
+
+
+def pool_output_size_padding_once(n, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return ref.pool_output_size(n - padding, kernel_size, stride, padding, ceil_mode=ceil_mode)
+
+
+def pool_output_size_no_plus_one(n, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return ref.pool_output_size(n, kernel_size, stride, padding, ceil_mode=ceil_mode) - 1
+
+
+def pool_output_size_stride_one(n, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return ref.pool_output_size(n, kernel_size, 1 if stride is None else stride, padding,
+                                ceil_mode=ceil_mode)
+
+
+def pool_output_size_ceil_ignored(n, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return ref.pool_output_size(n, kernel_size, stride, padding)
+
+
+def pool_output_size_no_drop(n, kernel_size, stride=None, padding=0, ceil_mode=False):
+    if not ceil_mode:
+        return ref.pool_output_size(n, kernel_size, stride, padding)
+    return _ceil_size(n, kernel_size, kernel_size if stride is None else stride, padding)
+
+
+ROUNDED_UP = ("The output size was rounded up; pooling keeps only whole windows, so "
+              "(n + 2*padding - kernel_size) / stride rounds down (floor) unless ceil_mode=True.")
+STRIDE_ONE = ("stride=None was treated as stride 1; it means stride = kernel_size, "
+              "non-overlapping windows, as in torch.")
+CEIL_IGNORED = ("ceil_mode=True was ignored; it rounds the division up so that one last, "
+                "partial window covers the leftover rows or columns.")
+
+
+def output_size_cases_worked(rng):
+    return [Case((6, 3, 2), note="(6 - 3)/2 + 1 = 2.5 rounds down to 2"),
+            Case((32, 2, 2), note="32x32 with 2x2 windows, stride 2"),
+            Case((3, 2, 1), note="3x3 input, 2x2 windows, stride 1")]
+
+
+def output_size_cases_not_dividing(rng):
+    cases = [Case((7, 2, 2)), Case((10, 3, 3))]
+    while len(cases) < 4:
+        n, k, s = int(rng.integers(6, 30)), int(rng.integers(2, 6)), int(rng.integers(2, 5))
+        if (n - k) % s:
+            cases.append(Case((n, k, s)))
+    return cases
+
+
+def output_size_cases_padding(rng):
+    return [Case((3, 2, 1, 1), note="3x3 input with padding 1"), Case((5, 3, 2, 1)),
+            Case((int(rng.integers(8, 20)), 5, int(rng.integers(1, 4)), 2))]
+
+
+def output_size_cases_stride_none(rng):
+    return [Case((6, 2)), Case((7, 3)), Case((9, 3), {"padding": 1})]
+
+
+def output_size_cases_ceil(rng):
+    """ceil_mode cases where no window starts in the padding (torch's drop rule is idle)."""
+    cases = [Case((6, 3, 2), {"ceil_mode": True}, "2.5 rounds up to 3"),
+             Case((7, 2, 2), {"ceil_mode": True}), Case((6, 3, 2, 1), {"ceil_mode": True})]
+    while len(cases) < 5:
+        n, k, s, p = (int(rng.integers(5, 25)), int(rng.integers(2, 6)), int(rng.integers(2, 4)),
+                      int(rng.integers(0, 2)))
+        if _ceil_size(n, k, s, p) == ref.pool_output_size(n, k, s, p, ceil_mode=True) \
+                and (n + 2 * p - k) % s:
+            cases.append(Case((n, k, s, p), {"ceil_mode": True}))
+    return cases
+
+
+def output_size_cases_ceil_drop(rng):
+    return [Case((5, 2, 2, 1), {"ceil_mode": True}, "the 4th window would start in the padding"),
+            Case((3, 2, 2, 1), {"ceil_mode": True}, "the 3rd window would start in the padding")]
+
+
+POOL_OUTPUT_SIZE = Exercise(
+    name="pool_output_size",
+    reference=ref.pool_output_size,
+    checks=[
+        Check("the worked examples", 1, output_size_cases_worked),
+        Check("a stride that does not divide rounds down", 1, output_size_cases_not_dividing),
+        Check("padding on both sides", 1, output_size_cases_padding),
+        Check("stride=None means stride = kernel_size", 1, output_size_cases_stride_none),
+        Check("ceil_mode rounds up", 1, output_size_cases_ceil),
+        Check("ceil_mode drops a last window that would start in the padding", 1,
+              output_size_cases_ceil_drop),
+    ],
+    # the first one whose output equals the student's is named in feedback: the ceil_mode
+    # ones come first because their outputs can coincide with "rounded up" and "no + 1"
+    misconceptions=[
+        Misconception("ceil_mode ignored", CEIL_IGNORED, pool_output_size_ceil_ignored),
+        Misconception("ceil_mode without drop", "With ceil_mode=True a last window that would "
+                      "start in the right padding (or beyond) is dropped: if (out - 1) * stride "
+                      ">= n + padding, out is one less.", pool_output_size_no_drop),
+        Misconception("rounded up", ROUNDED_UP, pool_output_size_ceil),
+        Misconception("padding once", "The padding was added once; it is added on both sides, "
+                      "so the padded size is n + 2*padding.", pool_output_size_padding_once),
+        Misconception("no + 1", "The + 1 is missing: the window at position 0 counts too, so "
+                      "there is one more window than strides.", pool_output_size_no_plus_one),
+        Misconception("stride None = 1", STRIDE_ONE, pool_output_size_stride_one),
+    ],
+)
+
+
+# ---------------------------------------------------------------------------
+# max_pool2d
+# ---------------------------------------------------------------------------
+
+def max_pool2d_zero_padding(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return _pool_loop(x, kernel_size, stride, padding, ceil_mode, _max_fill(0.0))
+
+
+def max_pool2d_rounded_up(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return _pool_loop(x, kernel_size, stride, padding, ceil_mode, _max_fill(-np.inf),
+                      size=_ceil_size)
+
+
+def max_pool2d_rounded_up_zero_fill(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return _pool_loop(x, kernel_size, stride, padding, ceil_mode, _max_fill(0.0), size=_ceil_size)
+
+
+def max_pool2d_stride_one(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return ref.max_pool2d(x, kernel_size, 1 if stride is None else stride, padding,
+                          ceil_mode=ceil_mode)
+
+
+def max_pool2d_ceil_ignored(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return ref.max_pool2d(x, kernel_size, stride, padding)
+
+
+def max_pool2d_across_channels(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    pooled = ref.max_pool2d(np.max(x, axis=1, keepdims=True), kernel_size, stride, padding,
+                            ceil_mode=ceil_mode)
+    return np.repeat(pooled, np.shape(x)[1], axis=1)
+
+
+def max_pool2d_first_image(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    pooled = ref.max_pool2d(np.asarray(x)[:1], kernel_size, stride, padding, ceil_mode=ceil_mode)
+    return np.repeat(pooled, np.shape(x)[0], axis=0)
+
+
+ZERO_PADDING = ("Max pooling padded with zeros; it pads with -inf so that padding never wins "
+                "the max (this shows only when negative inputs sit next to the padding).")
+CHANNELS_MIXED = ("The channels were mixed: pooling works on each channel on its own, so the "
+                  "output keeps the input's channel count.")
+BATCH_MIXED = "Only the first image of the batch was pooled; every image is pooled on its own."
+MAX_MISCONCEPTIONS = [
+    Misconception("zero padding", ZERO_PADDING, max_pool2d_zero_padding),
+    Misconception("rounded up", ROUNDED_UP, max_pool2d_rounded_up),
+    Misconception("rounded up, zero fill", ROUNDED_UP, max_pool2d_rounded_up_zero_fill),
+    Misconception("stride None = 1", STRIDE_ONE, max_pool2d_stride_one),
+    Misconception("ceil_mode ignored", CEIL_IGNORED, max_pool2d_ceil_ignored),
+    Misconception("channels mixed", CHANNELS_MIXED, max_pool2d_across_channels),
+    Misconception("first image only", BATCH_MIXED, max_pool2d_first_image),
+]
+
+
+def max_cases_worked(rng):
+    return [Case((SEED_3X3, 2), {"stride": 1}, "3x3 input 0..8"),
+            Case((SEED_4X4, 2), {"stride": 2}, "4x4 input 0..15"),
+            Case((SEED_3_CHANNELS, 2), {"stride": 1}, "3 channels, each pooled on its own")]
+
+
+def max_cases_padding(rng):
+    return [Case((-1 - SEED_3X3, 2), {"stride": 1, "padding": 1},
+                 "3x3 input with padding 1, made negative"),
+            Case((negative(rng, (1, 1, 5, 5)), 3), {"stride": 2, "padding": 1}),
+            Case((distinct(rng, (1, 2, 4, 5)), 3), {"stride": 1, "padding": 1}),
+            Case((negative(rng, (1, 1, 4, 6)), (2, 3)), {"stride": (2, 2), "padding": (1, 1)})]
+
+
+def max_cases_not_dividing(rng):
+    return [Case((distinct(rng, (1, 1, 6, 6)), 3), {"stride": 2}, "(6 - 3)/2 + 1 = 2.5 -> 2"),
+            Case((distinct(rng, (1, 2, 5, 7)), 2), {"stride": 2}),
+            Case((distinct(rng, (1, 1, 7, 8)), 3), {"stride": 3})]
+
+
+def max_cases_overlap(rng):
+    return [Case((distinct(rng, (1, 1, 7, 7)), 3), {"stride": 2}, "overlapping, as in AlexNet"),
+            Case((distinct(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
+            Case((distinct(rng, (1, 1, 6, 4)), (2, 3)), {"stride": (1, 2)})]
+
+
+def max_cases_batch(rng):
+    return [Case((distinct(rng, (2, 3, 4, 4)), 2), {"stride": 2}),
+            Case((distinct(rng, (3, 2, 5, 4)), 2), {"stride": (1, 2)})]
+
+
+def max_cases_stride_none(rng):
+    return [Case((distinct(rng, (1, 1, 4, 6)), 2)), Case((distinct(rng, (1, 2, 6, 6)), 3)),
+            Case((distinct(rng, (1, 1, 6, 4)), (3, 2)))]
+
+
+def max_cases_ceil(rng):
+    return [Case((distinct(rng, (1, 1, 5, 5)), 2), {"stride": 2, "ceil_mode": True}),
+            Case((negative(rng, (1, 1, 6, 6)), 3), {"stride": 2, "ceil_mode": True}),
+            Case((negative(rng, (1, 2, 6, 7)), 3), {"stride": 2, "padding": 1, "ceil_mode": True})]
+
+
+def max_cases_unmodified(rng):
+    return [Case((distinct(rng, (1, 2, 5, 5)), 3), {"stride": 2, "padding": 1}),
+            Case((distinct(rng, (2, 1, 4, 4)), 2))]
+
+
+MAX_POOL2D = Exercise(
+    name="max_pool2d",
+    reference=ref.max_pool2d,
+    checks=[
+        Check("the worked examples (3x3, 4x4, 3 channels)", 2, max_cases_worked),
+        Check("padding is -inf (negative inputs next to the padding)", 2, max_cases_padding),
+        Check("a stride that does not divide: the output size rounds down", 1,
+              max_cases_not_dividing),
+        Check("overlapping windows, non-square kernel and stride", 1, max_cases_overlap),
+        Check("batch and channels, each pooled on its own", 1, max_cases_batch),
+        Check("stride=None means stride = kernel_size", 1, max_cases_stride_none),
+        Check("ceil_mode", 1, max_cases_ceil),
+        Check("the input is left unmodified", 1, max_cases_unmodified, kind="unmodified"),
+    ],
+    misconceptions=MAX_MISCONCEPTIONS,
+)
+
+
+# ---------------------------------------------------------------------------
+# avg_pool2d
+# ---------------------------------------------------------------------------
+
+def _avg_loop(x, kernel_size, stride, padding, ceil_mode, divisor, size=ref.pool_output_size):
+    return _pool_loop(x, kernel_size, stride, padding, ceil_mode, _mean_over(divisor), size)
+
+
+def _count_in_padded(cells, hw, padding):
+    """torch's count_include_pad divisor: the window clipped to the padded input."""
+    return sum(1 for r, c in cells if -padding[0] <= r < hw[0] + padding[0]
+               and -padding[1] <= c < hw[1] + padding[1])
+
+
+def _torch_divisor(count_include_pad):
+    return _count_in_padded if count_include_pad else _count_real
+
+
+def avg_pool2d_rounded_up(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                          count_include_pad=True):
+    return _avg_loop(x, kernel_size, stride, padding, ceil_mode,
+                     _torch_divisor(count_include_pad), size=_ceil_size)
+
+
+def avg_pool2d_rounded_up_full_divisor(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                                       count_include_pad=True):
+    return _avg_loop(x, kernel_size, stride, padding, ceil_mode, _count_all, size=_ceil_size)
+
+
+def avg_pool2d_partial_window_full_divisor(x, kernel_size, stride=None, padding=0,
+                                           ceil_mode=False, count_include_pad=True):
+    divisor = _count_all if ceil_mode else _torch_divisor(count_include_pad)
+    return _avg_loop(x, kernel_size, stride, padding, ceil_mode, divisor)
+
+
+def avg_pool2d_always_kernel_area(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                                  count_include_pad=True):
+    return _avg_loop(x, kernel_size, stride, padding, ceil_mode, _count_all)
+
+
+def avg_pool2d_always_real_count(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                                 count_include_pad=True):
+    return _avg_loop(x, kernel_size, stride, padding, ceil_mode, _count_real)
+
+
+def avg_pool2d_stride_one(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                          count_include_pad=True):
+    return ref.avg_pool2d(x, kernel_size, 1 if stride is None else stride, padding, ceil_mode,
+                          count_include_pad)
+
+
+def avg_pool2d_ceil_ignored(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                            count_include_pad=True):
+    return ref.avg_pool2d(x, kernel_size, stride, padding, False, count_include_pad)
+
+
+def avg_pool2d_across_channels(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                               count_include_pad=True):
+    pooled = ref.avg_pool2d(np.mean(x, axis=1, keepdims=True), kernel_size, stride, padding,
+                            ceil_mode, count_include_pad)
+    return np.repeat(pooled, np.shape(x)[1], axis=1)
+
+
+KERNEL_AREA = ("The sum was always divided by the full window size; with "
+               "count_include_pad=False only the real (non-padding) pixels of the window count.")
+REAL_COUNT = ("The sum was always divided by the number of real pixels; with "
+              "count_include_pad=True (the default) the padding zeros count too, so a border "
+              "window of a 2x2 kernel is divided by 4.")
+PARTIAL_WINDOW = ("With ceil_mode=True the last, partial window was divided by the full window "
+                  "size; it averages only the pixels it covers.")
+# Order matters (the first match is named): the rounded-up variants last, because where the
+# output size happens to be the same they coincide with the divisor mistakes.
+AVG_MISCONCEPTIONS = [
+    Misconception("partial window", PARTIAL_WINDOW, avg_pool2d_partial_window_full_divisor),
+    Misconception("kernel area", KERNEL_AREA, avg_pool2d_always_kernel_area),
+    Misconception("real count", REAL_COUNT, avg_pool2d_always_real_count),
+    Misconception("stride None = 1", STRIDE_ONE, avg_pool2d_stride_one),
+    Misconception("ceil_mode ignored", CEIL_IGNORED, avg_pool2d_ceil_ignored),
+    Misconception("channels mixed", CHANNELS_MIXED, avg_pool2d_across_channels),
+    Misconception("rounded up", ROUNDED_UP, avg_pool2d_rounded_up),
+    Misconception("rounded up, full divisor", ROUNDED_UP, avg_pool2d_rounded_up_full_divisor),
+]
+
+
+def avg_cases_worked(rng):
+    return [Case((SEED_3X3, 2), {"stride": 1}, "3x3 input 0..8"),
+            Case((SEED_4X4, 2), {"stride": 2}, "4x4 input 0..15"),
+            Case((SEED_3_CHANNELS, 2), {"stride": 1}, "3 channels, each pooled on its own")]
+
+
+def avg_cases_not_dividing(rng):
+    return [Case((integers(rng, (1, 1, 6, 6)), 3), {"stride": 2}, "(6 - 3)/2 + 1 = 2.5 -> 2"),
+            Case((integers(rng, (1, 2, 5, 7)), 2), {"stride": 2})]
+
+
+def avg_cases_pad_included(rng):
+    return [Case((SEED_3X3, 2), {"stride": 1, "padding": 1}, "3x3 input with padding 1"),
+            Case((integers(rng, (1, 1, 5, 5)), 3), {"stride": 2, "padding": 1}),
+            Case((integers(rng, (1, 2, 4, 5)), (2, 3)), {"stride": 1, "padding": (1, 1),
+                                                         "count_include_pad": True})]
+
+
+def avg_cases_pad_excluded(rng):
+    return [Case((SEED_3X3, 2), {"stride": 1, "padding": 1, "count_include_pad": False},
+                 "3x3 input with padding 1"),
+            Case((integers(rng, (1, 1, 5, 5)), 3), {"stride": 2, "padding": 1,
+                                                    "count_include_pad": False}),
+            Case((integers(rng, (2, 1, 4, 6)), (3, 2)), {"stride": (1, 2), "padding": (1, 1),
+                                                         "count_include_pad": False})]
+
+
+def avg_cases_shapes(rng):
+    return [Case((integers(rng, (1, 1, 7, 7)), 3), {"stride": 2}, "overlapping windows"),
+            Case((integers(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
+            Case((integers(rng, (2, 3, 4, 4)), 2), {"stride": 2}),
+            Case((integers(rng, (1, 2, 6, 4)), (3, 2)), note="stride=None")]
+
+
+def avg_cases_ceil(rng):
+    return [Case((integers(rng, (1, 1, 5, 5)), 2), {"stride": 2, "ceil_mode": True}),
+            Case((integers(rng, (1, 2, 6, 7)), 3), {"stride": 2, "ceil_mode": True}),
+            Case((integers(rng, (1, 1, 5, 6)), 2), {"stride": 2, "ceil_mode": True,
+                                                    "count_include_pad": False})]
+
+
+def avg_cases_unmodified(rng):
+    return [Case((integers(rng, (1, 2, 5, 5)), 3), {"stride": 2, "padding": 1}),
+            Case((integers(rng, (2, 1, 4, 4)), 2))]
+
+
+AVG_POOL2D = Exercise(
+    name="avg_pool2d",
+    reference=ref.avg_pool2d,
+    checks=[
+        Check("the worked examples (3x3, 4x4, 3 channels)", 2, avg_cases_worked),
+        Check("a stride that does not divide: the output size rounds down", 1,
+              avg_cases_not_dividing),
+        Check("padding counted in the average (count_include_pad=True)", 1,
+              avg_cases_pad_included),
+        Check("padding left out of the average (count_include_pad=False)", 1,
+              avg_cases_pad_excluded),
+        Check("overlapping and non-square windows, batch and channels, stride=None", 1,
+              avg_cases_shapes),
+        Check("ceil_mode without padding", 1, avg_cases_ceil),
+        Check("the input is left unmodified", 1, avg_cases_unmodified, kind="unmodified"),
+    ],
+    misconceptions=AVG_MISCONCEPTIONS,
+)
+
+
+# ---------------------------------------------------------------------------
+# max_pool2d_backward
+# ---------------------------------------------------------------------------
+
+def _max_backward_loop(grad_out, x, kernel_size, stride, padding, ceil_mode, route="first",
+                       assign="add", backward_stride=None, padding_shift=True):
+    """Loop gradient of max pooling with a switch for every known mistake.
+
+    route:  which pixels of a window get its gradient: "first" or "last" of the tied
+            maxima, "ties" all of them, "window" every pixel of the window
+    assign: "add" accumulates (right); "cell" overwrites the chosen pixels' entries;
+            "window" overwrites the whole window with mask * g (CS231n-style slicing)
+    backward_stride: windows placed with this stride instead of the forward's
+    padding_shift:   False leaves positions in padded coordinates (off by `padding`)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    kernel, stride, padding, out_hw = _geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    place = stride if backward_stride is None else _pair(backward_stride)
+    offset = (0, 0) if padding_shift else padding
+    height, width = x.shape[2:]
+    grad_x = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(*x.shape[:2], *out_hw):
+        cells = [(r, q) for r, q in _window_cells(i, j, kernel, place, padding)
+                 if 0 <= r < height and 0 <= q < width]
+        values = [x[n, c, r, q] for r, q in cells]
+        tied = [cell for cell, v in zip(cells, values) if v == max(values)]
+        chosen = {"first": tied[:1], "last": tied[-1:], "ties": tied, "window": cells}[route]
+        g = grad_out[n, c, i, j]
+        for r, q in (cells if assign == "window" else chosen):
+            target = (n, c, r + offset[0], q + offset[1])
+            if not (target[2] < height and target[3] < width):
+                continue  # a shifted position fell off the edge
+            if assign == "add":
+                grad_x[target] += g
+            else:
+                grad_x[target] = g if (r, q) in chosen else 0.0
+    return grad_x
+
+
+def _offset_assign(x, padding, out_hw, kernel, stride, value_at):
+    """The vectorised overwrite: `grad_xp[window slice] = value_at(k, current)` per offset k.
+
+    Offsets are visited in row-major order on a zero array of the padded input's
+    shape (with room for ceil_mode's overhang); returns the crop to x's shape.
+    """
+    height, width = x.shape[2:]
+    grad_xp = np.zeros(x.shape[:2] + (height + 2 * padding[0] + 2 * kernel[0],
+                                      width + 2 * padding[1] + 2 * kernel[1]))
+    for a in range(kernel[0]):
+        for b in range(kernel[1]):
+            view = (Ellipsis, slice(a, a + stride[0] * (out_hw[0] - 1) + 1, stride[0]),
+                    slice(b, b + stride[1] * (out_hw[1] - 1) + 1, stride[1]))
+            grad_xp[view] = value_at(a * kernel[1] + b, grad_xp[view])
+    return grad_xp[:, :, padding[0]:padding[0] + height, padding[1]:padding[1] + width]
+
+
+def _max_backward_offset_overwrite(keep_others):
+    """Max pooling's gradient assigned (=) through each offset's slice instead of added."""
+    def variant(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False):
+        x = np.asarray(x, dtype=np.float64)
+        geometry = _geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+        winner = _first_max_offsets(x, kernel_size, stride, padding, ceil_mode)
+        kernel, stride_, padding_, out_hw = geometry
+        return _offset_assign(x, padding_, out_hw, kernel, stride_, lambda k, current: np.where(
+            winner == k, grad_out, current if keep_others else 0.0))
+    return variant
+
+
+def _first_max_offsets(x, kernel_size, stride, padding, ceil_mode):
+    """(N, C, H_out, W_out) offset a * kW + b of each window's first maximum."""
+    kernel, stride, padding, out_hw = _geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    winner = np.zeros(x.shape[:2] + out_hw, dtype=int)
+    height, width = x.shape[2:]
+    for n, c, i, j in np.ndindex(*winner.shape):
+        best = -np.inf
+        for k, (r, q) in enumerate(_window_cells(i, j, kernel, stride, padding)):
+            if 0 <= r < height and 0 <= q < width and x[n, c, r, q] > best:
+                best, winner[n, c, i, j] = x[n, c, r, q], k
+    return winner
+
+
+def _max_backward_variant(**switches):
+    def variant(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False):
+        return _max_backward_loop(grad_out, x, kernel_size, stride, padding, ceil_mode, **switches)
+    return variant
+
+
+def _max_backward_stride_ignored(grad_out, x, kernel_size, stride=None, padding=0,
+                                 ceil_mode=False):
+    return _max_backward_loop(grad_out, x, kernel_size, stride, padding, ceil_mode,
+                              backward_stride=1)
+
+
+OVERWRITTEN = ("Where windows overlap, a later window's gradient overwrote an earlier one's; "
+               "a pixel that is the max of several windows must receive the sum (use +=).")
+MAX_BACKWARD = Exercise(
+    name="max_pool2d_backward",
+    reference=ref.max_pool2d_backward,
+    output_names=("grad_x",),
+    checks=[
+        Check("the 4x4 example: each window's gradient goes to its maximum", 2,
+              lambda rng: [Case((np.array([[1.0, 2.0], [3.0, 4.0]])[None, None], SEED_4X4, 2),
+                                {"stride": 2}, "4x4 input 0..15"),
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 1, 4, 4)), rng, 2,
+                                         stride=2),
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 1, 6, 6)), rng, 3)]),
+        Check("overlapping windows add up at a shared maximum", 2,
+              lambda rng: [Case((np.array([[1.0, 2.0], [3.0, 4.0]])[None, None], PEAK_3X3, 2),
+                                {"stride": 1}, "the 9 is the max of all four windows"),
+                           backward_case(ref.max_pool2d, with_peak(rng, (1, 1, 5, 5)), rng, 3,
+                                         stride=1),
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 1, 7, 7)), rng, 3,
+                                         stride=2)]),
+        Check("padding and negative inputs", 1,
+              lambda rng: [backward_case(ref.max_pool2d, negative(rng, (1, 1, 4, 4)), rng, 3,
+                                         stride=1, padding=1),
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 2, 5, 5)), rng, 2,
+                                         stride=2, padding=1)]),
+        Check("a stride that does not divide: pixels outside every window get zero", 1,
+              lambda rng: [backward_case(ref.max_pool2d, distinct(rng, (1, 1, 5, 5)), rng, 2,
+                                         stride=2),
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 1, 6, 7)), rng, 3,
+                                         stride=2)]),
+        Check("ties: only the first maximum (row-major) gets the gradient", 1,
+              lambda rng: [Case((np.ones((1, 1, 2, 2)), np.zeros((1, 1, 4, 4)), 2),
+                                {"stride": 2}, "every value is 0"),
+                           backward_case(ref.max_pool2d, integers(rng, (1, 1, 5, 5), 0, 2), rng,
+                                         3, stride=1),
+                           backward_case(ref.max_pool2d, integers(rng, (1, 2, 4, 6), 0, 2), rng,
+                                         2, stride=2)]),
+        Check("non-square windows and strides, batch and channels", 1,
+              lambda rng: [backward_case(ref.max_pool2d, distinct(rng, (2, 3, 4, 6)), rng,
+                                         (2, 3), stride=(2, 1)),
+                           backward_case(ref.max_pool2d, distinct(rng, (2, 1, 6, 5)), rng,
+                                         (3, 2))]),
+        Check("ceil_mode", 1,
+              lambda rng: [backward_case(ref.max_pool2d, negative(rng, (1, 1, 5, 5)), rng, 2,
+                                         stride=2, ceil_mode=True),
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 2, 6, 7)), rng, 3,
+                                         stride=2, padding=1, ceil_mode=True)]),
+        Check("the inputs are left unmodified", 1,
+              lambda rng: [backward_case(ref.max_pool2d, distinct(rng, (1, 2, 5, 5)), rng, 3,
+                                         stride=1, padding=1)], kind="unmodified"),
+    ],
+    misconceptions=[
+        Misconception("overwritten (cell)", OVERWRITTEN, _max_backward_variant(assign="cell")),
+        Misconception("overwritten (window slice)", OVERWRITTEN,
+                      _max_backward_variant(assign="window")),
+        Misconception("overwritten (offset slice)", OVERWRITTEN,
+                      _max_backward_offset_overwrite(keep_others=False)),
+        Misconception("overwritten (offset slice, winners only)", OVERWRITTEN,
+                      _max_backward_offset_overwrite(keep_others=True)),
+        Misconception("every tied max", "The gradient went to every tied maximum of a window; "
+                      "only the first one (in row-major order) gets it, as in torch, so that "
+                      "the window passes on exactly its own gradient.",
+                      _max_backward_variant(route="ties")),
+        Misconception("last tied max", "The gradient went to the last of tied maxima; the "
+                      "first one in row-major order gets it (a scan that replaces the running "
+                      "max only on a strictly larger value, or np.argmax).",
+                      _max_backward_variant(route="last")),
+        Misconception("whole window", "The gradient was copied to every pixel of the window; "
+                      "max pooling sends it only to the pixel that won the max.",
+                      _max_backward_variant(route="window")),
+        Misconception("stride ignored", "The backward pass ignored the stride: window (i, j) "
+                      "starts at row i * stride and column j * stride of the padded input, as in "
+                      "the forward pass.", _max_backward_stride_ignored),
+        Misconception("padding offset", "Gradients landed `padding` pixels off: a position in "
+                      "the padded input is `padding` more than the same position in x, so crop "
+                      "the padding off before returning.",
+                      _max_backward_variant(padding_shift=False)),
+    ],
+)
+
+
+# ---------------------------------------------------------------------------
+# avg_pool2d_backward
+# ---------------------------------------------------------------------------
+
+def _avg_backward_loop(grad_out, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                       divisor=None, copy=False, overwrite=False, backward_stride=None):
+    """Loop gradient of average pooling with switches for the known mistakes."""
+    x = np.asarray(x, dtype=np.float64)
+    kernel, stride, padding, out_hw = _geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    place = stride if backward_stride is None else _pair(backward_stride)
+    divisor = divisor or _torch_divisor(count_include_pad)
+    height, width = x.shape[2:]
+    grad_x = np.zeros_like(x)
+    for i in range(out_hw[0]):
+        for j in range(out_hw[1]):
+            cells = _window_cells(i, j, kernel, place, padding)
+            share = grad_out[:, :, i, j] if copy else \
+                grad_out[:, :, i, j] / divisor(cells, (height, width), padding)
+            for r, q in cells:
+                if 0 <= r < height and 0 <= q < width:
+                    if overwrite:
+                        grad_x[:, :, r, q] = share
+                    else:
+                        grad_x[:, :, r, q] += share
+    return grad_x
+
+
+def _avg_backward_offset_overwrite(grad_out, x, kernel_size, stride=None, padding=0,
+                                   ceil_mode=False, count_include_pad=True):
+    """Average pooling's shares assigned (=) through each offset's slice instead of added."""
+    x = np.asarray(x, dtype=np.float64)
+    kernel, stride, padding, out_hw = _geometry(x.shape, kernel_size, stride, padding, ceil_mode)
+    divisor = np.array([[_torch_divisor(count_include_pad)(
+        _window_cells(i, j, kernel, stride, padding), x.shape[2:], padding)
+        for j in range(out_hw[1])] for i in range(out_hw[0])])
+    share = np.asarray(grad_out, dtype=np.float64) / divisor
+    return _offset_assign(x, padding, out_hw, kernel, stride, lambda k, current: share)
+
+
+def _avg_backward_variant(**switches):
+    def variant(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                count_include_pad=True):
+        return _avg_backward_loop(grad_out, x, kernel_size, stride, padding, ceil_mode,
+                                  count_include_pad, **switches)
+    return variant
+
+
+AVG_OVERWRITTEN = ("Where windows overlap, a later window's share overwrote an earlier one's; a "
+                   "pixel in several windows must receive the sum of their shares (use +=).")
+COPIED = ("The gradient was copied to every pixel of the window; average pooling shares it, "
+          "so each pixel gets grad / (window size) and the total gradient is preserved.")
+AVG_BACKWARD = Exercise(
+    name="avg_pool2d_backward",
+    reference=ref.avg_pool2d_backward,
+    output_names=("grad_x",),
+    checks=[
+        Check("the 4x4 example: each window shares its gradient equally", 2,
+              lambda rng: [Case((np.ones((1, 1, 2, 2)), SEED_4X4, 2), {"stride": 2},
+                                "4x4 input 0..15"),
+                           Case((np.array([[1.0, 2.0], [3.0, 4.0]])[None, None], SEED_4X4, 2),
+                                {"stride": 2}),
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 1, 6, 6)), rng, 3)]),
+        Check("overlapping windows add up", 2,
+              lambda rng: [Case((np.ones((1, 1, 2, 2)), SEED_3X3, 2), {"stride": 1},
+                                "3x3 input 0..8"),
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 1, 5, 5)), rng, 3,
+                                         stride=1),
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 1, 7, 7)), rng, 3,
+                                         stride=2)]),
+        Check("padding counted in the average (count_include_pad=True)", 1,
+              lambda rng: [backward_case(ref.avg_pool2d, SEED_3X3, rng, 2, stride=1, padding=1),
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 2, 5, 5)), rng, 3,
+                                         stride=2, padding=1)]),
+        Check("padding left out of the average (count_include_pad=False)", 1,
+              lambda rng: [backward_case(ref.avg_pool2d, SEED_3X3, rng, 2, stride=1, padding=1,
+                                         count_include_pad=False),
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 2, 5, 5)), rng, 3,
+                                         stride=2, padding=1, count_include_pad=False)]),
+        Check("non-square windows, a stride that does not divide, batch and channels", 1,
+              lambda rng: [backward_case(ref.avg_pool2d, integers(rng, (2, 3, 5, 6)), rng,
+                                         (2, 3), stride=(2, 2)),
+                           backward_case(ref.avg_pool2d, integers(rng, (2, 1, 6, 5)), rng,
+                                         (3, 2))]),
+        Check("ceil_mode without padding", 1,
+              lambda rng: [backward_case(ref.avg_pool2d, integers(rng, (1, 1, 5, 5)), rng, 2,
+                                         stride=2, ceil_mode=True),
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 2, 6, 7)), rng, 3,
+                                         stride=2, ceil_mode=True, count_include_pad=False)]),
+        Check("the inputs are left unmodified", 1,
+              lambda rng: [backward_case(ref.avg_pool2d, integers(rng, (1, 2, 5, 5)), rng, 3,
+                                         stride=1, padding=1)], kind="unmodified"),
+    ],
+    misconceptions=[
+        Misconception("copied", COPIED, _avg_backward_variant(copy=True)),
+        Misconception("overwritten", AVG_OVERWRITTEN, _avg_backward_variant(overwrite=True)),
+        Misconception("overwritten (offset slice)", AVG_OVERWRITTEN,
+                      _avg_backward_offset_overwrite),
+        Misconception("kernel area", KERNEL_AREA, _avg_backward_variant(divisor=_count_all)),
+        Misconception("real count", REAL_COUNT, _avg_backward_variant(divisor=_count_real)),
+        Misconception("stride ignored", "The backward pass ignored the stride: window (i, j) "
+                      "starts at row i * stride and column j * stride of the padded input, as in "
+                      "the forward pass.", _avg_backward_variant(backward_stride=1)),
+    ],
+)
+
+
+# ---------------------------------------------------------------------------
+# Adaptive pooling
+# ---------------------------------------------------------------------------
+
+def _bins_floor(n, out):
+    """Bin ends rounded down: bins never overlap and some are too short."""
+    i = np.arange(out)
+    return (i * n) // out, ((i + 1) * n) // out
+
+
+def _bins_spp_paper(n, out):
+    """The SPP paper's window ceil(n/out) and stride floor(n/out)."""
+    window, stride = ref.spp_window_stride(n, out)
+    start = np.arange(out) * stride
+    return start, start + window
+
+
+def _adaptive_loop(x, output_size, bins, reduce):
+    x = np.asarray(x, dtype=np.float64)
+    out_hw = _pair(output_size)
+    (r0, r1), (c0, c1) = bins(x.shape[2], out_hw[0]), bins(x.shape[3], out_hw[1])
+    out = np.zeros(x.shape[:2] + out_hw)
+    for i in range(out_hw[0]):
+        for j in range(out_hw[1]):
+            out[:, :, i, j] = reduce(x[:, :, r0[i]:r1[i], c0[j]:c1[j]], axis=(2, 3))
+    return out
+
+
+def _adaptive_variant(bins, reduce):
+    def variant(x, output_size):
+        return _adaptive_loop(x, output_size, bins, reduce)
+    return variant
+
+
+FLOOR_BINS = ("The bin ends were rounded down; bin i runs from floor(i*a/n) to "
+              "ceil((i+1)*a/n), so neighbouring bins may share a pixel and none is too short.")
+PAPER_BINS = ("These are the SPP paper's windows (size ceil(a/n), stride floor(a/n)), which can "
+              "leave the last pixels out; adaptive pooling's bin i runs from floor(i*a/n) to "
+              "ceil((i+1)*a/n).")
+
+
+def adaptive_checks():
+    """The checks shared by adaptive average and max pooling."""
+    return [
+        Check("global pooling (output_size=1)", 1,
+              lambda rng: [Case((distinct(rng, (1, 2, 3, 3)), 1)),
+                           Case((distinct(rng, (2, 1, 4, 5)), 1))]),
+        Check("bins that divide the input evenly", 1,
+              lambda rng: [Case((SEED_4X4, 2), note="4x4 input 0..15"),
+                           Case((distinct(rng, (1, 1, 6, 6)), 3)),
+                           Case((distinct(rng, (1, 2, 6, 4)), (3, 2)))]),
+        Check("bins that do not divide: floor(i*a/n) to ceil((i+1)*a/n)", 2,
+              lambda rng: [Case((distinct(rng, (1, 1, 5, 5)), 3)),
+                           Case((distinct(rng, (1, 1, 10, 10)), 4), note="a = 10, n = 4"),
+                           Case((distinct(rng, (1, 1, 13, 13)), 2), note="a = 13, n = 2")]),
+        Check("a pair output_size, non-square input, batch and channels", 1,
+              lambda rng: [Case((distinct(rng, (2, 2, 5, 7)), (2, 3))),
+                           Case((distinct(rng, (1, 2, 7, 4)), (3, 3)))]),
+    ]
+
+
+def _adaptive_exercise(name, reference, reduce):
+    return Exercise(
+        name=name,
+        reference=reference,
+        checks=adaptive_checks(),
+        misconceptions=[
+            Misconception("floor bins", FLOOR_BINS, _adaptive_variant(_bins_floor, reduce)),
+            Misconception("paper bins", PAPER_BINS, _adaptive_variant(_bins_spp_paper, reduce)),
+        ],
+    )
+
+
+ADAPTIVE_AVG = _adaptive_exercise("adaptive_avg_pool2d", ref.adaptive_avg_pool2d, np.mean)
+ADAPTIVE_MAX = _adaptive_exercise("adaptive_max_pool2d", ref.adaptive_max_pool2d, np.max)
+
+
+# ---------------------------------------------------------------------------
+# Spatial pyramid pooling
+# ---------------------------------------------------------------------------
+
+ADAPTIVE_BY_MODE = {"max": ("adaptive_max_pool2d", ref.adaptive_max_pool2d),
+                    "avg": ("adaptive_avg_pool2d", ref.adaptive_avg_pool2d)}
+
+
+def spp_expected(case, student):
+    """The pyramid built from the student's own adaptive pooling, so a bug there costs once.
+
+    A level the student's adaptive function cannot produce (it raises, or returns
+    the wrong shape) falls back to the reference for that level.
+    """
+    x = case.args[0]
+    levels = case.kwargs.get("levels", (1, 2, 4))
+    name, reference = ADAPTIVE_BY_MODE[case.kwargs.get("mode", "max")]
+    parts = []
+    for level in levels:
+        pooled = reference(x, level)
+        try:
+            own = student(name, x, level)
+        except RuntimeError:
+            own = None
+        if own is not None and own.shape == pooled.shape:
+            pooled = own
+        parts.append(pooled.reshape(x.shape[0], -1))
+    return [np.concatenate(parts, axis=1)]
+
+
+def spp_channels_last(x, levels=(1, 2, 4), mode="max"):
+    pool = ADAPTIVE_BY_MODE[mode][1]
+    return np.concatenate([pool(x, level).transpose(0, 2, 3, 1).reshape(len(x), -1)
+                           for level in levels], axis=1)
+
+
+def spp_mode_ignored(x, levels=(1, 2, 4), mode="max"):
+    return ref.spatial_pyramid_pool2d(x, levels, "max")
+
+
+def spp_paper_bins(x, levels=(1, 2, 4), mode="max"):
+    reduce = np.max if mode == "max" else np.mean
+    pool = _adaptive_variant(_bins_spp_paper, reduce)
+    return np.concatenate([pool(x, level).reshape(len(x), -1) for level in levels], axis=1)
+
+
+SPP = Exercise(
+    name="spatial_pyramid_pool2d",
+    reference=ref.spatial_pyramid_pool2d,
+    expected=spp_expected,
+    checks=[
+        Check("the same length C * 21 for 13x13 and 10x10 inputs", 2,
+              lambda rng: [Case((distinct(rng, (1, 1, 13, 13)),), note="13x13"),
+                           Case((distinct(rng, (1, 2, 10, 10)),), note="10x10"),
+                           Case((distinct(rng, (1, 3, 7, 9)),))], kind="shape"),
+        Check("values: levels (1, 2, 4) in order, each flattened channel by channel", 1,
+              lambda rng: [Case((distinct(rng, (1, 2, 8, 8)),)),
+                           Case((distinct(rng, (1, 2, 10, 10)),), note="a = 10, n = 4")]),
+        Check("mode='avg' and other levels", 1,
+              lambda rng: [Case((integers(rng, (1, 2, 6, 6)),), {"levels": (1, 3), "mode": "avg"}),
+                           Case((distinct(rng, (1, 2, 5, 7)),), {"levels": (2, 1), "mode": "max"}),
+                           Case((integers(rng, (1, 1, 9, 9)),), {"levels": (1, 2, 4),
+                                                                 "mode": "avg"})]),
+        Check("a batch of several images", 1,
+              lambda rng: [Case((distinct(rng, (3, 2, 6, 5)),)),
+                           Case((integers(rng, (2, 2, 4, 4)),), {"levels": (1, 2),
+                                                                 "mode": "avg"})]),
+    ],
+    misconceptions=[
+        Misconception("channels last", "Each level was flattened in (height, width, channel) "
+                      "order; flatten the pooled (N, C, l, l) array as it is, channel by "
+                      "channel, as torch's .flatten(1) does.", spp_channels_last),
+        Misconception("mode ignored", "mode='avg' was ignored: it asks for adaptive average "
+                      "pooling at every level.", spp_mode_ignored),
+        Misconception("paper bins", PAPER_BINS, spp_paper_bins),
+    ],
+)
+
+
+# ---------------------------------------------------------------------------
+# Short answers
+# ---------------------------------------------------------------------------
+
+def no_cases(rng):
+    return []
+
+
+Q_OUTPUT_SHAPE = Exercise(
+    name="q_output_shape",
+    kind="value",
+    reference=(8, 3, 16, 16),
+    checks=[Check("the shape of the pooled batch", 1, no_cases)],
+)
+
+Q_SPP_LENGTH = Exercise(
+    name="q_spp_length",
+    kind="value",
+    reference=256 * (1 + 4 + 16),
+    checks=[Check("the length of the pyramid vector", 1, no_cases)],
+)
+
+
+LESSON = Lesson(
+    id="01_pooling",
+    title="Pooling: forward, backward, adaptive and spatial pyramid pooling",
+    exercises=[POOL_OUTPUT_SIZE, MAX_POOL2D, AVG_POOL2D, Q_OUTPUT_SHAPE, MAX_BACKWARD,
+               AVG_BACKWARD, ADAPTIVE_AVG, ADAPTIVE_MAX, SPP, Q_SPP_LENGTH],
+)

@@ -1,0 +1,292 @@
+"""Tests for autograder/grading/suites/pooling.py, the hidden checks of lesson 1.
+
+Evidence: the reference and a deliberately simple loop implementation
+(tests/naive_pooling.py) both earn full marks; every misconception, put in
+the student's place, loses points with its own sentence in the feedback; the
+solutions in the source notebook earn full marks; the cases stay inside what
+the notebook's docstrings promise, and small. Also tests the students'
+gradient-check helper shipped beside the notebook.
+"""
+import importlib.util
+import os
+
+import nbformat
+import numpy as np
+import pytest
+
+import naive_pooling as naive
+from autograder.grading.grader import InProcessCaller, run_exercise
+from autograder.grading.notebook import is_hidden_check, nbgrader_meta
+from autograder.grading.suites import pooling as suite
+from autograder.reference import pooling as ref
+from lesson_tools import ROOT, strip_markers
+
+LESSON = suite.LESSON
+NOTEBOOK = ROOT / "source" / "01_pooling" / "01_pooling.ipynb"
+ANSWERS = {"q_output_shape": (8, 3, 16, 16), "q_spp_length": 5376}
+
+
+def reference_namespace():
+    namespace = {name: getattr(ref, name) for name in ref.__all__}
+    namespace.update(ANSWERS)
+    return namespace
+
+
+def loop_pool_output_size(n, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Count the windows by sliding one (naive_pooling's rule, no formula)."""
+    stride = kernel_size if stride is None else stride
+    return len(naive._starts(n, kernel_size, stride, padding, 1, ceil_mode))
+
+
+def loop_namespace():
+    namespace = {name: getattr(naive, name) for name in
+                 ("max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+                  "adaptive_avg_pool2d", "adaptive_max_pool2d", "spatial_pyramid_pool2d")}
+    namespace["pool_output_size"] = loop_pool_output_size
+    namespace.update(ANSWERS)
+    return namespace
+
+
+def grade(namespace, seed=0):
+    caller = InProcessCaller(namespace)
+    return {e.name: run_exercise(e, caller, seed) for e in LESSON.exercises}
+
+
+def lost_points(results):
+    return {name: r.max_points - r.points for name, r in results.items() if r.points < r.max_points}
+
+
+# ---------------------------------------------------------------------------
+# Full marks for right answers
+# ---------------------------------------------------------------------------
+
+def test_lesson_is_worth_60_points_in_notebook_order():
+    assert LESSON.id == "01_pooling"
+    assert LESSON.points == 60
+    assert [e.name for e in LESSON.exercises] == [
+        "pool_output_size", "max_pool2d", "avg_pool2d", "q_output_shape", "max_pool2d_backward",
+        "avg_pool2d_backward", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+        "spatial_pyramid_pool2d", "q_spp_length"]
+
+
+@pytest.mark.parametrize("seed", [0, 12345])
+def test_reference_scores_full_marks(seed):
+    assert lost_points(grade(reference_namespace(), seed)) == {}
+
+
+def test_loop_implementation_scores_full_marks():
+    assert lost_points(grade(loop_namespace(), seed=7)) == {}
+
+
+def notebook_namespace():
+    """The source notebook's setup and solution cells, run as a student who solved them."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    notebook = nbformat.read(str(NOTEBOOK), as_version=4)
+    namespace = {}
+    for cell in notebook.cells:
+        if cell.get("id") == "setup" or nbgrader_meta(cell).get("solution"):
+            exec(compile(strip_markers(cell.source), cell.get("id", "cell"), "exec"), namespace)
+    return namespace
+
+
+def test_notebook_solutions_score_full_marks():
+    assert lost_points(grade(notebook_namespace(), seed=3)) == {}
+
+
+def test_notebook_optional_median_pool2d_matches_the_reference():
+    median = notebook_namespace()["median_pool2d"]
+    x = np.random.default_rng(0).normal(size=(2, 2, 5, 6))
+    for kwargs in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1},
+                   {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 0)}):
+        np.testing.assert_allclose(median(x, **kwargs), ref.median_pool2d(x, **kwargs))
+
+
+def test_hidden_cells_match_the_suite_and_the_stated_total():
+    notebook = nbformat.read(str(NOTEBOOK), as_version=4)
+    hidden = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in notebook.cells
+              if is_hidden_check(c)}
+    assert hidden == {e.name: e.points for e in LESSON.exercises}
+    assert notebook.metadata["autograder"]["lesson"] == "01_pooling"
+    assert f"**Points: {LESSON.points:g} in total.**" in notebook.cells[0].source
+    for cell in notebook.cells:
+        if is_hidden_check(cell):
+            name = nbgrader_meta(cell)["grade_id"]
+            assert f'check("{name}", globals())' in cell.source
+
+
+def test_source_notebook_is_committed_without_outputs():
+    for cell in nbformat.read(str(NOTEBOOK), as_version=4).cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, cell.get("id")
+
+
+# ---------------------------------------------------------------------------
+# Every misconception is produced, with its sentence
+# ---------------------------------------------------------------------------
+
+MISCONCEPTIONS = [(e, m) for e in LESSON.exercises for m in e.misconceptions]
+
+
+@pytest.mark.parametrize("exercise, misconception", MISCONCEPTIONS,
+                         ids=[f"{e.name}: {m.name}" for e, m in MISCONCEPTIONS])
+def test_misconception_loses_points_with_its_sentence(exercise, misconception):
+    namespace = reference_namespace()
+    namespace[exercise.name] = misconception.fn
+    result = run_exercise(exercise, InProcessCaller(namespace), seed=0)
+    assert result.points < result.max_points, f"{misconception.name} kept all its points"
+    assert any(misconception.message in check.feedback for check in result.checks), (
+        f"no failed check names the mistake '{misconception.name}':\n{result.feedback()}")
+
+
+def test_required_misconceptions_are_known():
+    """The mistakes the lesson was built around each have a sentence somewhere."""
+    names = {(e.name, m.name) for e, m in MISCONCEPTIONS}
+    required = [("avg_pool2d_backward", "copied"), ("max_pool2d_backward", "overwritten (cell)"),
+                ("avg_pool2d_backward", "overwritten"), ("max_pool2d", "zero padding"),
+                ("pool_output_size", "rounded up"), ("max_pool2d", "rounded up"),
+                ("avg_pool2d", "rounded up"), ("max_pool2d_backward", "every tied max"),
+                ("max_pool2d_backward", "last tied max"), ("max_pool2d_backward", "stride ignored")]
+    assert set(required) <= names
+
+
+def test_misconception_sentences_are_one_sentence_each():
+    for exercise, misconception in MISCONCEPTIONS:
+        text = misconception.message
+        assert text.endswith(".") and "\n" not in text, (exercise.name, misconception.name)
+
+
+# ---------------------------------------------------------------------------
+# Composite and short-answer exercises
+# ---------------------------------------------------------------------------
+
+def test_spp_is_judged_against_the_students_own_adaptive_pooling():
+    """A bug in adaptive_max_pool2d costs its own points, not the pyramid's as well."""
+    floor_bins = next(m.fn for m in suite.ADAPTIVE_MAX.misconceptions if m.name == "floor bins")
+
+    def spp_on_floor_bins(x, levels=(1, 2, 4), mode="max"):
+        pool = floor_bins if mode == "max" else ref.adaptive_avg_pool2d
+        return np.concatenate([pool(x, l).reshape(len(x), -1) for l in levels], axis=1)
+
+    namespace = reference_namespace()
+    namespace.update(adaptive_max_pool2d=floor_bins, spatial_pyramid_pool2d=spp_on_floor_bins)
+    assert set(lost_points(grade(namespace))) == {"adaptive_max_pool2d"}
+
+
+def test_spp_falls_back_to_the_reference_when_adaptive_pooling_is_missing():
+    def not_implemented(*args, **kwargs):
+        raise NotImplementedError()
+
+    namespace = reference_namespace()
+    namespace.update(adaptive_max_pool2d=not_implemented, adaptive_avg_pool2d=not_implemented)
+    assert set(lost_points(grade(namespace))) == {"adaptive_max_pool2d", "adaptive_avg_pool2d"}
+
+
+@pytest.mark.parametrize("name, right, wrong", [
+    ("q_output_shape", [8, 3, 16, 16], (8, 1, 16, 16)),
+    ("q_spp_length", 5376.0, 21),
+])
+def test_short_answers_accept_the_right_value_only(name, right, wrong):
+    exercise = LESSON.exercise(name)
+    assert run_exercise(exercise, InProcessCaller({name: right}), 0).points == 1
+    assert run_exercise(exercise, InProcessCaller({name: wrong}), 0).points == 0
+    assert run_exercise(exercise, InProcessCaller({}), 0).points == 0
+
+
+# ---------------------------------------------------------------------------
+# Fair and fast cases
+# ---------------------------------------------------------------------------
+
+def all_cases(seed=0):
+    for exercise in LESSON.exercises:
+        for check in exercise.checks:
+            rng = np.random.default_rng(seed)
+            for case in check.cases(rng):
+                yield exercise, check, case
+
+
+def test_cases_stay_inside_what_the_docstrings_promise():
+    for exercise, check, case in all_cases():
+        where = f"{exercise.name}: {check.name}"
+        assert "dilation" not in case.kwargs and "divisor_override" not in case.kwargs, where
+        if exercise.name.startswith(("max_pool2d", "avg_pool2d")):
+            # x (or grad_out, x), kernel_size, stride, padding; ceil_mode by keyword only
+            padding_at = 4 if exercise.name.endswith("backward") else 3
+            assert len(case.args) <= padding_at + 1, f"{where}: ceil_mode must be a keyword"
+            padding = case.args[padding_at] if len(case.args) > padding_at \
+                else case.kwargs.get("padding", 0)
+            if exercise.name.startswith("avg_pool2d") and case.kwargs.get("ceil_mode"):
+                assert padding == 0, f"{where}: avg_pool2d's ceil_mode only without padding"
+        if exercise.name.startswith("adaptive"):
+            x, output_size = case.args
+            assert all(o <= n for o, n in zip(naive._hw(output_size), x.shape[2:])), where
+
+
+def test_cases_are_small_enough_for_loop_implementations():
+    for exercise, check, case in all_cases():
+        for arg in case.args:
+            if isinstance(arg, np.ndarray):
+                assert arg.size <= 200, f"{exercise.name}: {check.name} has an array of {arg.size}"
+
+
+def test_tied_maxima_matter_only_in_the_check_about_ties():
+    """Elsewhere, sending the gradient to every tied maximum gives the same grad_x."""
+    every_tie = next(m.fn for m in suite.MAX_BACKWARD.misconceptions if m.name == "every tied max")
+    for exercise, check, case in all_cases(seed=5):
+        if exercise.name == "max_pool2d_backward" and "ties" not in check.name:
+            np.testing.assert_array_equal(every_tie(*case.args, **case.kwargs),
+                                          ref.max_pool2d_backward(*case.args, **case.kwargs),
+                                          err_msg=check.name)
+
+
+def test_random_cases_follow_the_seed():
+    first = [repr(c.args) for _, _, c in all_cases(seed=1)]
+    again = [repr(c.args) for _, _, c in all_cases(seed=1)]
+    other = [repr(c.args) for _, _, c in all_cases(seed=2)]
+    assert first == again and first != other
+
+
+# ---------------------------------------------------------------------------
+# The students' gradient-check helper (source/01_pooling/gradient_check.py)
+# ---------------------------------------------------------------------------
+
+def load_gradient_check():
+    path = ROOT / "source" / "01_pooling" / "gradient_check.py"
+    spec = importlib.util.spec_from_file_location("gradient_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_numerical_gradient_of_a_known_function_and_input_untouched():
+    gc = load_gradient_check()
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    before = x.copy()
+    grad_out = np.arange(6.0).reshape(2, 3)
+    # s(x) = sum(x**3 * g) has gradient 3 x**2 g; the centred difference is off by g * eps**2
+    numeric = gc.numerical_gradient(lambda v: v ** 3, x, grad_out)
+    np.testing.assert_allclose(numeric, 3 * x ** 2 * grad_out, atol=1e-8)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_numerical_gradient_agrees_with_the_reference_backward():
+    gc = load_gradient_check()
+    x = np.random.default_rng(0).permutation(30).reshape(1, 2, 3, 5) * 0.1  # distinct values
+    grad_out = np.random.default_rng(1).normal(size=ref.max_pool2d(x, 2, 1).shape)
+    numeric = gc.numerical_gradient(lambda v: ref.max_pool2d(v, 2, 1), x, grad_out)
+    assert gc.relative_error(ref.max_pool2d_backward(grad_out, x, 2, 1), numeric) < 1e-8
+    copied = np.ones_like(x)  # a wrong gradient is far off
+    assert gc.relative_error(copied, numeric) > 0.1
+
+
+def test_relative_error_is_zero_for_equal_or_zero_arrays_and_checks_shapes():
+    gc = load_gradient_check()
+    assert gc.relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert gc.relative_error(np.arange(3.0), np.arange(3.0)) == 0.0
+    assert gc.relative_error(np.array([1.0]), np.array([-1.0])) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="different shapes"):
+        gc.relative_error(np.zeros((2, 2)), np.zeros(4))
+
+
+def test_gradient_check_helper_does_not_use_the_reference():
+    text = (ROOT / "source" / "01_pooling" / "gradient_check.py").read_text()
+    assert "autograder" not in text and "torch" not in text
