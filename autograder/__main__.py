@@ -30,24 +30,67 @@ def print_report(result, stream=None):
 
 
 def command_grade(args):
-    from .grading.grader import grade_notebook
     from .grading.runner import Limits
 
     path = Path(args.submission)
     if not path.exists():
-        raise UsageError(f"no such file: {path}")
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder; give one notebook (.ipynb)")
+        raise UsageError(f"no such file or folder: {path}")
     if args.output and not Path(args.output).resolve().parent.is_dir():
         raise UsageError(f"the folder of {args.output} does not exist")
     if args.lesson and args.lesson not in SUITES:
         raise UsageError(f"unknown lesson {args.lesson!r}; known: {', '.join(SUITES)}")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     limits = Limits(cell_seconds=args.cell_timeout, call_seconds=args.call_timeout)
+    if path.is_dir():
+        return grade_folder(path, args, limits)
+    from .grading.grader import grade_notebook
     result = grade_notebook(path, seed=args.seed, lesson_hint=args.lesson, limits=limits)
     print_report(result)
     if args.output:
         Path(args.output).write_text(json.dumps(result.to_gradescope(), indent=2) + "\n")
     return 0
+
+
+def grade_folder(folder, args, limits):
+    """Every submission in `folder`: a progress bar, a summary table and a CSV (-o, default grades.csv)."""
+    from .grading import batch
+
+    submissions = batch.find_submissions(folder)
+    if not submissions:
+        raise UsageError(f"no notebooks in {folder} (expected <student>.ipynb or "
+                         "<student>/<lesson>/<notebook>.ipynb)")
+    for submission in submissions:
+        submission.lesson_hint = args.lesson or submission.lesson_hint
+    graded = batch.grade_folder(submissions, jobs=args.jobs, limits=limits, seed=args.seed,
+                                progress=sys.stderr.isatty() or args.progress)
+    print(batch.summary_table(graded))
+    csv_path = Path(args.output or "grades.csv")
+    csv_path.write_text(batch.grades_csv(graded))
+    print(f"per-exercise scores: {csv_path}")
+    return 0
+
+
+def command_gradescope(args):
+    from .gradescope import build_bundle
+
+    if args.lesson not in SUITES:
+        raise UsageError(f"unknown lesson {args.lesson!r}; known: {', '.join(SUITES)}")
+    try:
+        count = build_bundle(args.lesson, args.output)
+    except FileNotFoundError as problem:
+        raise UsageError(str(problem)) from None
+    print(f"{args.output}: Gradescope autograder for {args.lesson} ({count} files)")
+    return 0
+
+
+def command_autograde(args):
+    from .nbgrader_parallel import autograde_parallel
+
+    if not (COURSE_ROOT / "source" / args.lesson).is_dir():
+        raise UsageError(f"no lesson folder source/{args.lesson}")
+    failed = autograde_parallel(Path.cwd(), args.lesson, jobs=args.jobs, extra=args.nbgrader_args)
+    return 1 if failed else 0
 
 
 def command_release(args):
@@ -73,9 +116,12 @@ def build_parser():
                                      description="Grade and release the CNN internals course.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    grade = commands.add_parser("grade", help="grade one submitted notebook")
-    grade.add_argument("submission", help="the student's .ipynb")
-    grade.add_argument("-o", "--output", help="write Gradescope's results.json here")
+    grade = commands.add_parser("grade", help="grade one notebook, or a folder of submissions")
+    grade.add_argument("submission", help="a student's .ipynb, or a folder of them")
+    grade.add_argument("-o", "--output", help="results.json for one notebook (Gradescope's format); "
+                                              "the CSV for a folder (default grades.csv)")
+    grade.add_argument("--jobs", "-j", type=int, default=1, help="notebooks graded at once (folders)")
+    grade.add_argument("--progress", action="store_true", help="show the progress bar even when piped")
     grade.add_argument("--seed", type=int, help="seed of the random cases (default: from the code)")
     grade.add_argument("--lesson", help="lesson id, when the notebook does not say (e.g. 01_pooling)")
     grade.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell")
@@ -85,6 +131,17 @@ def build_parser():
     release = commands.add_parser("release", help="regenerate release/ from source/ with nbgrader")
     release.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
     release.set_defaults(run=command_release)
+
+    gradescope = commands.add_parser("gradescope", help="build a Gradescope autograder zip")
+    gradescope.add_argument("lesson", help="lesson id, e.g. 01_pooling")
+    gradescope.add_argument("-o", "--output", default="autograder.zip", help="the zip to write")
+    gradescope.set_defaults(run=command_gradescope)
+
+    autograde = commands.add_parser("autograde", help="nbgrader autograde, several students at once")
+    autograde.add_argument("lesson", help="lesson id (the nbgrader assignment)")
+    autograde.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
+    autograde.add_argument("nbgrader_args", nargs="*", help="passed on to nbgrader (after --)")
+    autograde.set_defaults(run=command_autograde)
     return parser
 
 
