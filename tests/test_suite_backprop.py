@@ -1,7 +1,6 @@
 """Lesson 2's hidden checks (autograder/grading/suites/backprop.py): right answers pass, known
 mistakes fail with their sentence, and the composite is graded on its wiring only."""
 import importlib.util
-import time
 
 import numpy as np
 import pytest
@@ -125,12 +124,10 @@ def test_reference_scores_full_marks(seed):
     assert_full_marks(namespace(), seed)
 
 
-def test_plain_loop_implementations_score_full_marks_quickly():
+def test_plain_loop_implementations_score_full_marks():
+    # (their speed is measured by `python -m autograder.bench_grading`, not asserted here)
     names = namespace(naive_conv.conv2d, loop_conv2d_backward, loop_numerical_gradient)
-    start = time.perf_counter()
     assert_full_marks(names, seed=11)
-    # the whole hidden suite must stay fast even for a student who writes Python loops
-    assert time.perf_counter() - start < 3.0
 
 
 def test_every_case_is_small():

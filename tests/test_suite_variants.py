@@ -2,13 +2,12 @@
 
 Evidence: the reference scores full marks; deliberately simple loop implementations
 (tests/naive_conv.py and the loops below, none of which calls the reference) score
-full marks too, fast enough for the grader's time budget; every misconception, called
+full marks too; every misconception, called
 as if it were the student's function, fails at least one check with its sentence in
 the feedback; a few misconceptions are checked against what their names claim; the
 source notebook's own solutions score full marks and its stubs score zero.
 """
 import re
-import time
 
 import nbformat
 import numpy as np
@@ -130,14 +129,11 @@ def test_reference_scores_full_marks(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 7])
-def test_loop_implementations_score_full_marks_within_the_time_budget(seed):
-    start = time.perf_counter()
+def test_loop_implementations_score_full_marks(seed):
+    # (their speed is measured by `python -m autograder.bench_grading`, not asserted here)
     for exercise in LESSON.exercises:
         result = run_exercise(exercise, InProcessCaller(NAIVE), seed)
         assert result.points == result.max_points, failures(result)
-    # The whole suite must stay near 3 s for pure-Python loops in the grader's sandbox;
-    # here, without the sandbox's messaging, it takes well under a second.
-    assert time.perf_counter() - start < 3.0
 
 
 def test_cases_use_small_arrays():

@@ -8,6 +8,7 @@ in-process (the hidden-check cells of a source notebook, see autograder.hidden).
 """
 import hashlib
 import inspect
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class GradeResult:
     error: str = ""
     sandbox: str = ""
     max_score_if_error: float = 0.0
+    seconds: dict = field(default_factory=dict)   # wall time of "cells" and "checks"
 
     @property
     def score(self):
@@ -92,7 +94,7 @@ class GradeResult:
         summary = self.error or f"lesson {self.lesson}: {self.score:g} / {self.max_score:g} points"
         return {"score": self.score, "max_score": self.max_score, "output": summary,
                 "tests": tests, "extra_data": {"lesson": self.lesson, "seed": self.seed,
-                                               "sandbox": self.sandbox}}
+                                               "sandbox": self.sandbox, "seconds": self.seconds}}
 
     def notebook_notes(self):
         lines = []
@@ -263,10 +265,14 @@ def grade_parsed(notebook, lesson, seed=None, limits=None, use_bwrap=None, figur
     result = GradeResult(lesson=lesson.id, seed=seed, max_score_if_error=lesson.points)
     with Session(support_files(lesson.id), limits or Limits(), use_bwrap, figures) as session:
         result.sandbox = "bubblewrap" if session.use_bwrap else "none (no file-system isolation)"
+        started = time.perf_counter()
         for index, source in cells_to_run(notebook):
             result.cells.append(session.run_cell(index, source))
+        cells_done = time.perf_counter()
         for exercise in lesson.exercises:
             result.exercises.append(run_exercise(exercise, session, seed))
+        result.seconds = {"cells": round(cells_done - started, 3),
+                          "checks": round(time.perf_counter() - cells_done, 3)}
     return result
 
 
