@@ -518,3 +518,14 @@ def test_max_pool2d_nan_and_dilation_match_torch():
         np.testing.assert_array_equal(max_pool2d(x, **settings), out)
         np.testing.assert_allclose(max_pool2d_backward(grad_out, x, **settings), grad_x,
                                    **ROUNDOFF)
+
+
+def test_adaptive_avg_pool2d_keeps_nan_and_inf_inside_their_own_bins():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 0] = np.nan
+    x[0, 0, 3, 3] = np.inf
+    out = adaptive_avg_pool2d(x, 2)[0, 0]
+    # bins are the four 2x2 quarters: NaN and +inf stay in theirs, as torch gives
+    np.testing.assert_array_equal(out, [[np.nan, 4.5], [10.5, np.inf]])
+    x[0, 0, 2, 2] = -np.inf
+    assert np.isnan(adaptive_avg_pool2d(x, 2)[0, 0, 1, 1])  # inf - inf
