@@ -26,6 +26,20 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Before grading, put back hidden cells a student deleted, renamed or re-flagged
+# (from the gradebook), and turn an unreadable file into a notebook that says why
+# instead of an autograde crash.
+from autograder.nbgrader_plugin import replace_unreadable_submissions  # noqa: E402
+
+c.Autograde.pre_convert_hook = replace_unreadable_submissions
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "autograder.nbgrader_plugin.RepairGradeCells",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.GradeWithEngine.cell_timeout = 30
 c.GradeWithEngine.call_timeout = 10
 

@@ -11,13 +11,31 @@ sandbox and then writes every output itself:
   an execute_result holding the points earned, which nbgrader's SaveAutoGrades
   reads as partial credit. A hidden cell the engine does not know gets an
   error output, so it can never be worth points by staying silent.
+
+Two more pieces keep hostile or broken submissions from derailing nbgrader:
+`RepairGradeCells` puts the released graded cells back before nbgrader checks
+them, and `replace_unreadable_submissions` turns a file that is not a notebook
+into an empty one that says why, so that student still gets a grade and
+feedback. nbgrader_config.py wires them in:
+
+    from autograder.nbgrader_plugin import replace_unreadable_submissions
+    c.Autograde.pre_convert_hook = replace_unreadable_submissions
+    c.Autograde.sanitize_preprocessors = [
+        "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
+        "nbgrader.preprocessors.OverwriteKernelspec", "autograder.nbgrader_plugin.RepairGradeCells",
+        "nbgrader.preprocessors.OverwriteCells", "nbgrader.preprocessors.CheckCellMetadata"]
 """
-from nbformat.v4 import new_output
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Integer
 
 from .grading.grader import grade_parsed
-from .grading.notebook import NotANotebook, is_hidden_check, nbgrader_meta, recognise_lesson
+from .grading.notebook import (NotANotebook, is_hidden_check, metadata_of, nbgrader_meta, read_notebook,
+                               recognise_lesson)
 from .grading.runner import Limits
 
 
@@ -82,3 +100,75 @@ class GradeWithEngine(NbGraderPreprocessor):
         for cell in nb.cells:
             if cell.cell_type == "code" and is_hidden_check(cell):
                 cell.outputs = [new_output("error", ename="NotGradable", evalue=reason, traceback=[])]
+
+
+class RepairGradeCells(NbGraderPreprocessor):
+    """Sanitizing step before nbgrader's OverwriteCells: the released graded cells, as released.
+
+    OverwriteCells restores a known cell's source, points and lock, but a
+    student's edits to the metadata still derail autograde: a renamed grade_id
+    or a hidden cell copied twice fails CheckCellMetadata for the whole
+    submission, a flipped `solution` flag fails the checksum check, and a
+    deleted hidden cell (or one stripped of its metadata) silently costs its
+    points. So, against the gradebook:
+
+    - nbgrader metadata that is not the gradebook's (unknown or repeated
+      grade_id, not a dict) is removed: that cell is just the student's code;
+    - the grade and solution flags of known cells are set back;
+    - graded cells that are missing are appended with the released source.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            released = gradebook.find_notebook(info["notebook"], info["assignment"])
+            points = {cell.name: cell.max_score for cell in released.grade_cells}
+            answers = {cell.name for cell in released.solution_cells}
+            sources = {cell.name: (cell.cell_type, cell.source, cell.locked) for cell in released.source_cells}
+        seen = set()
+        for cell in nb.cells:
+            if "nbgrader" not in metadata_of(cell):
+                continue
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            if not isinstance(grade_id, str) or grade_id not in sources or grade_id in seen:
+                self.log.warning("nbgrader metadata of a cell with grade_id %r removed: not one of the "
+                                 "released cells", grade_id)
+                del cell.metadata["nbgrader"]
+                continue
+            seen.add(grade_id)
+            cell.metadata.nbgrader["grade"] = grade_id in points
+            cell.metadata.nbgrader["solution"] = grade_id in answers
+        for grade_id in points:
+            if grade_id not in seen:
+                self.log.warning("graded cell %s is missing: the released one is added back", grade_id)
+                nb.cells.append(self._released_cell(grade_id, sources[grade_id], points[grade_id],
+                                                    grade_id in answers))
+        return nb, resources
+
+    @staticmethod
+    def _released_cell(grade_id, source, points, is_answer):
+        cell_type, text, locked = source
+        cell = new_code_cell(text) if cell_type == "code" else new_markdown_cell(text)
+        cell.metadata["nbgrader"] = {"grade": True, "solution": is_answer, "locked": locked,
+                                     "grade_id": grade_id, "points": points, "schema_version": 3}
+        return cell
+
+
+def replace_unreadable_submissions(assignment, student, notebooks, **_):
+    """nbgrader pre-convert hook: a submitted file that is not a notebook becomes one saying why.
+
+    nbgrader cannot read such a file, so autograde would fail for that student
+    with a traceback, no feedback, and an error status for the whole run. The
+    original bytes stay beside it as <name>.ipynb.unreadable; the empty
+    notebook is then graded like any blank submission (RepairGradeCells adds
+    the graded cells back), so the student gets 0 points and this reason.
+    """
+    for path in map(Path, notebooks):
+        try:
+            read_notebook(path)
+        except NotANotebook as problem:
+            path.replace(path.with_name(path.name + ".unreadable"))
+            notice = new_markdown_cell(f"**This submission could not be graded:** {problem}.\n\n"
+                                       f"(The file received is kept beside this one as "
+                                       f"{path.name}.unreadable.)")
+            nbformat.write(new_notebook(cells=[notice]), str(path))

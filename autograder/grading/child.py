@@ -14,6 +14,7 @@ student's code produces is ever unpickled by the grader.
 import io
 import json
 import os
+import resource
 import struct
 import sys
 import traceback
@@ -23,6 +24,8 @@ import numpy as np
 MAX_FRAME_BYTES = 256 * 2**20   # a reply larger than this is refused, not read
 MAX_TEXT = 20_000                 # characters of a cell's output kept for feedback
 NUMERIC_KINDS = "biuf"            # bool, int, uint, float: what may come back
+MAX_PROCESSES = 64                # processes + threads of the child: numpy needs 1, a fork bomb more
+HEADROOM_BYTES = 64 * 2**20       # free address space a process needs to go on after a MemoryError
 
 
 # --------------------------------------------------- functions passed as arguments
@@ -205,6 +208,15 @@ def figures_as_png(limit=3):
     return images
 
 
+def has_headroom():
+    """False when the process is at its memory limit (a cell's data still fills it)."""
+    try:
+        np.empty(HEADROOM_BYTES, dtype=np.uint8)  # reserves address space, touches nothing
+    except MemoryError:
+        return False
+    return True
+
+
 def run_cell(shell, header):
     with Captured() as captured:
         result = shell.run_cell(header["source"], store_history=False)
@@ -215,6 +227,9 @@ def run_cell(shell, header):
     if error is not None:
         reply["ename"] = type(error).__name__
         reply["evalue"] = str(error)[:2000]
+    # A memory bomb (stopped by MemoryError, or catching it) leaves its data in the
+    # namespace; the grader then restarts the process, or every later call would fail.
+    reply["low_memory"] = not has_headroom()
     return reply, []
 
 
@@ -255,7 +270,25 @@ def call_function(shell, header, arrays):
     return {"ok": True}, outputs
 
 
+def drop_privileges():
+    """Become the unprivileged uid the grader chose, if it chose one (it runs as root).
+
+    Root is exempt from RLIMIT_NPROC, so a fork bomb run as root stops only when
+    the machine runs out of processes; as a uid of its own the child may have
+    MAX_PROCESSES processes and threads, and the grader can kill all of them.
+    Any failure here ends the child: it must never run student code as root.
+    """
+    uid = os.environ.pop("AUTOGRADER_CHILD_UID", None)
+    if uid is None:
+        return
+    os.setgroups([])
+    os.setgid(int(uid))
+    os.setuid(int(uid))
+    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+
+
 def main():
+    drop_privileges()
     # Keep the protocol pipes for ourselves; student code writing to fd 0/1/2 goes nowhere.
     inbox = os.fdopen(os.dup(0), "rb")
     outbox = os.fdopen(os.dup(1), "wb")
@@ -273,7 +306,9 @@ def main():
             reply = call_function(shell, header, arrays)
         else:
             break
-        write_message(outbox, *reply)
+        # Echo the request's number: a reply the student's code forged on this pipe
+        # leaves the real one behind, and the grader sees it arrive out of turn.
+        write_message(outbox, dict(reply[0], seq=header.get("seq")), reply[1])
 
 
 def read_frame(stream):

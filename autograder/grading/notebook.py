@@ -5,6 +5,7 @@ raises `NotANotebook` with a one-line reason.
 """
 import json
 import re
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -32,20 +33,37 @@ def read_notebook(path):
         raw = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as error:
         raise NotANotebook(f"{path.name} is not valid JSON ({error})") from None
+    except RecursionError:  # [[[[...]]]] nested deeper than the parser goes
+        raise NotANotebook(f"{path.name} is not a notebook (JSON nested too deeply)") from None
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
         raise NotANotebook(f"{path.name} is JSON but not a Jupyter notebook (no cells)")
+    if raw.get("nbformat") not in (3, 4):
+        raise NotANotebook(f"{path.name} has nbformat {raw.get('nbformat')!r}; "
+                           "notebooks of format 3 and 4 can be graded")
     try:
-        notebook = nbformat.reads(json.dumps(raw), as_version=4)
+        # Format 3 is upgraded. Missing or repeated cell ids only make nbformat warn
+        # on stderr; the grader does not use ids, so the warning would be noise.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(json.dumps(raw), as_version=4)
     except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
         raise NotANotebook(f"{path.name} could not be read as a notebook ({error})") from None
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            raise NotANotebook(f"{path.name}: cell {index} is not a notebook cell (no cell_type)")
         if not isinstance(cell.get("source", ""), str):
             raise NotANotebook(f"{path.name} has a cell whose source is not text")
     return notebook
 
 
+def metadata_of(node):
+    """The metadata of a cell or notebook, or {} when a hand-edited file holds something else."""
+    meta = node.get("metadata", {})
+    return meta if isinstance(meta, dict) else {}
+
+
 def nbgrader_meta(cell):
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = metadata_of(cell).get("nbgrader", {})
     return meta if isinstance(meta, dict) else {}
 
 
@@ -61,7 +79,8 @@ def cells_to_run(notebook):
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code" or is_hidden_check(cell):
             continue
-        if SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+        tags = metadata_of(cell).get("tags", [])
+        if isinstance(tags, list) and SKIP_TAG in tags:
             continue
         chosen.append((index, cell.source))
     return chosen
@@ -79,7 +98,7 @@ def recognise_lesson(notebook, hint=None):
             return get_lesson(hint)
         except KeyError:
             pass
-    declared = notebook.metadata.get("autograder", {})
+    declared = metadata_of(notebook).get("autograder", {})
     if isinstance(declared, dict) and declared.get("lesson"):
         try:
             return get_lesson(str(declared["lesson"]))

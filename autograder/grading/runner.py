@@ -12,13 +12,19 @@ import select
 import shutil
 import signal
 import struct
+import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import sandbox
-from .child import MAX_FRAME_BYTES, decode_npy, encode_value, write_message
+from .child import MAX_FRAME_BYTES, MAX_TEXT, decode_npy, encode_value, write_message
+
+MAX_IMAGE_CHARS = 2 * 2**20  # base64 of one figure; a larger "image" is not a plot
 
 
 @dataclass
@@ -58,10 +64,15 @@ class ChildFailed(Exception):
 class Child:
     """One sandboxed child process and deadline-bound messaging with it."""
 
-    def __init__(self, workdir, use_bwrap, limits):
-        self.process = sandbox.start_child(workdir, use_bwrap, limits.memory_bytes, limits.cpu_seconds)
-        self.buffer = b""
-        self.receive(limits.start_seconds)  # the child's "ready" message
+    def __init__(self, workdir, use_bwrap, limits, uid=None):
+        self.uid, self.use_bwrap = uid, use_bwrap
+        self.process = sandbox.start_child(workdir, use_bwrap, limits.memory_bytes, limits.cpu_seconds, uid)
+        self.buffer = bytearray()
+        try:
+            self.receive(limits.start_seconds)  # the child's "ready" message
+        except (ChildFailed, ValueError):
+            self.kill()
+            raise
 
     def send(self, header, arrays=()):
         try:
@@ -71,14 +82,18 @@ class Child:
 
     def receive(self, seconds):
         deadline = time.monotonic() + seconds
+        self.reply_budget = MAX_FRAME_BYTES  # for the whole reply: the grader holds all of it
         header = json.loads(self._frame(deadline))
+        if not isinstance(header, dict):  # whatever student code wrote on the pipe
+            raise ChildFailed("answered with a malformed message")
         arrays = [decode_npy(self._frame(deadline)) for _ in range(int(header.get("n_arrays", 0)))]
         return header, arrays
 
     def _frame(self, deadline):
         size = struct.unpack(">I", self._read(4, deadline))[0]
-        if size > MAX_FRAME_BYTES:
-            raise ChildFailed(f"sent a reply of {size} bytes, more than allowed")
+        if size > self.reply_budget:
+            raise ChildFailed(f"sent a reply of {size} bytes or more, larger than allowed")
+        self.reply_budget -= size
         return self._read(size, deadline)
 
     def _read(self, n, deadline):
@@ -90,8 +105,9 @@ class Child:
             chunk = os.read(stdout, max(n - len(self.buffer), 1 << 20))
             if not chunk:
                 raise ChildFailed(self.death_reason())
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:n], self.buffer[n:]
+            self.buffer += chunk  # a bytearray: appending to bytes would copy it every time
+        data = bytes(self.buffer[:n])
+        del self.buffer[:n]
         return data
 
     def death_reason(self):
@@ -99,8 +115,13 @@ class Child:
             code = self.process.wait(timeout=2)
         except Exception:  # noqa: BLE001 - still running but not talking
             return "stopped answering"
+        if self.use_bwrap and code > 128 and code - 128 in signal.valid_signals():
+            code = 128 - code  # bwrap exits with 128 + n when its child died of signal n
         if code < 0:
-            name = signal.Signals(-code).name
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:  # a real-time signal has no name
+                name = f"signal {-code}"
             hints = {"SIGKILL": " (killed: out of memory or CPU time?)",
                      "SIGSEGV": " (segmentation fault)", "SIGXFSZ": " (wrote too large a file)",
                      "SIGXCPU": " (used too much CPU time)"}
@@ -114,11 +135,45 @@ class Child:
             pass
         self.process.kill()
         self.process.wait()
+        if self.uid is not None:
+            # also what left the process group (os.setsid) or outlives it (fork bombs)
+            sandbox.kill_processes_of(self.uid)
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()
             except OSError:
                 pass
+
+
+_unprivileged_child_works = {}
+
+
+def child_uid(use_bwrap):
+    """A fresh uid for the next child, or None when the child cannot drop root.
+
+    None when the grader is not root (its child is unprivileged already), and
+    when a child running as another uid cannot start: the Python installation
+    is then not readable by other users (e.g. under /root without bubblewrap).
+    Tried once per process and sandbox kind.
+    """
+    if os.geteuid() != 0:
+        return None
+    if use_bwrap not in _unprivileged_child_works:
+        workdir = Path(tempfile.mkdtemp(prefix="autograder-probe-"))
+        try:
+            Child(workdir, use_bwrap, Limits(start_seconds=30), sandbox.new_child_uid()).kill()
+            _unprivileged_child_works[use_bwrap] = True
+        except (ChildFailed, OSError):
+            _unprivileged_child_works[use_bwrap] = False
+            if not use_bwrap:  # bubblewrap's user namespace would at least keep root in there
+                message = ("student code runs as root, without bubblewrap: it could change anything on "
+                           "this machine, the gradebook included (install bubblewrap, or make the Python "
+                           "installation readable by other users)")
+                warnings.warn(message, sandbox.SandboxUnavailable, stacklevel=2)
+                print(f"WARNING: {message}", file=sys.stderr)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return sandbox.new_child_uid() if _unprivileged_child_works[use_bwrap] else None
 
 
 class Session:
@@ -134,6 +189,7 @@ class Session:
             (self.workdir / name).write_bytes(content)
         self.good_cells = []     # sources that ran without error, replayed after a restart
         self.restarts = 0
+        self.seq = 0             # number of the last request; replies must echo it
         self.child = None
         self.dead_functions = {}  # name -> why its last call killed the child
 
@@ -155,7 +211,7 @@ class Session:
             return
         if self.restarts > self.limits.max_restarts:
             raise ChildFailed(f"gave up after {self.limits.max_restarts} restarts of the sandbox")
-        self.child = Child(self.workdir, self.use_bwrap, self.limits)
+        self.child = Child(self.workdir, self.use_bwrap, self.limits, child_uid(self.use_bwrap))
         for source in list(self.good_cells):
             try:
                 self._request({"op": "run_cell", "source": source}, (), self.limits.cell_seconds)
@@ -171,11 +227,15 @@ class Session:
         self.restarts += 1
 
     def _request(self, header, arrays, seconds):
-        self.child.send(header, arrays)
+        self.seq += 1
+        self.child.send(dict(header, seq=self.seq), arrays)
         try:
-            return self.child.receive(seconds)
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
-            raise ChildFailed(f"answered with a malformed message ({error})") from None
+            reply, outputs = self.child.receive(seconds)
+        except (ValueError, KeyError, TypeError, RecursionError) as error:  # RecursionError: [[[[...]]]]
+            raise ChildFailed(f"answered with a malformed message ({str(error)[:200]})") from None
+        if reply.get("seq") != self.seq:
+            raise ChildFailed("answered out of turn (its code wrote on the grader's pipe)")
+        return reply, outputs
 
     # ------------------------------------------------------------------- requests
     def run_cell(self, index, source):
@@ -191,12 +251,22 @@ class Session:
                        else f"the process running it {failure}")
             return CellReport(index, status, ename="CellTimeoutError" if status == "timeout"
                               else "KernelDied", evalue=message)
+        if header.get("low_memory"):
+            # Its data fills the process: start afresh without this cell.
+            self._drop_child()
+            header = dict(header, ok=False, ename="MemoryError", evalue=(
+                "the cell left the process without free memory; it was restarted without this cell"))
         if header.get("ok"):
             self.good_cells.append(source)
+        images = header.get("images")
+        # capped again here: the child is the student's, it may send anything
         return CellReport(index, "ok" if header.get("ok") else "error",
-                          stdout=str(header.get("stdout", "")), stderr=str(header.get("stderr", "")),
-                          ename=str(header.get("ename", "")), evalue=str(header.get("evalue", "")),
-                          images=[i for i in header.get("images", []) if isinstance(i, str)][:3])
+                          stdout=str(header.get("stdout", ""))[:MAX_TEXT + 100],
+                          stderr=str(header.get("stderr", ""))[:MAX_TEXT + 100],
+                          ename=str(header.get("ename", ""))[:100],
+                          evalue=str(header.get("evalue", ""))[:2000],
+                          images=[i for i in (images if isinstance(images, list) else [])[:3]
+                                  if isinstance(i, str) and len(i) <= MAX_IMAGE_CHARS])
 
     def call(self, name, args=(), kwargs=None, output_names=("out",), return_args=False, kind="function"):
         """Call the student's `name` in the child; returns plain numeric arrays only."""
@@ -212,12 +282,14 @@ class Session:
         except ChildFailed as failure:
             self._drop_child()
             why = (f"did not return within {self.limits.call_seconds:g} s" if str(failure) == "timeout"
-                   else f"made the process running it {failure}".replace("it crashed", "crash"))
+                   else f"failed: the process running it {failure}")
             self.dead_functions[name] = why
             return CallReport(False, error=f"{name} {why}")
-        except ValueError as error:  # an array that is not plain numeric
-            return CallReport(False, error=str(error))
         if not reply.get("ok"):
             return CallReport(False, error=str(reply.get("error", "failed"))[:1000],
                               traceback=str(reply.get("traceback", ""))[:2000])
+        expected = len(output_names) + (sum(isinstance(a, np.ndarray) for a in args) if return_args else 0)
+        if len(outputs) != expected:  # a reply forged by the student's code
+            return CallReport(False, error=f"{name}: the sandbox sent {len(outputs)} arrays "
+                                           f"instead of {expected}")
         return CallReport(True, outputs=outputs)

@@ -7,12 +7,19 @@ repository, the reference solutions, the gradebook and other submissions are
 not mounted at all. It also gets no network, its own process namespace, and
 dies with the grader.
 
+When the grader runs as root (CI, grading containers), the child also becomes
+a fresh unprivileged uid of its own before any student code runs: root is
+exempt from RLIMIT_NPROC, so only then can a fork bomb be capped, and every
+process of that uid can be killed afterwards. It cannot write to anything it
+does not own either.
+
 Without bubblewrap the child still runs in a fresh process with the limits
 below and a scrubbed import path, but a determined student could read files by
 absolute path: the grader then warns loudly, once per run.
 """
 import os
 import resource
+import secrets
 import shutil
 import subprocess
 import sys
@@ -42,27 +49,52 @@ def bwrap_works():
     return probe.returncode == 0
 
 
+def python_prefixes():
+    return sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
+
+
 def python_paths():
     """The directories Python needs: its installation and the environment's packages."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths = set(python_prefixes())
     paths.update(p for p in sys.path if p and Path(p).is_dir() and not is_course_path(p))
     return sorted(paths)
 
 
-def is_course_path(path):
-    """True for the package and, in a course checkout, anything of the repository.
+def course_roots():
+    """Folders of which nothing may reach the child.
 
-    A checkout holds source/ (solutions), tests/ (loop implementations) and maybe
-    gradebook.db, so none of it may reach the child; only a virtual environment
-    that happens to live inside the checkout is let through.
+    The checkout holding the package (or whatever folder it is imported from,
+    when that is not site-packages), and the folder the grader was started in:
+    `nbgrader autograde` runs from the course root, which holds source/,
+    gradebook.db and submitted/, and nbgrader puts that folder on sys.path.
+    """
+    try:
+        roots = {Path.cwd().resolve()}
+    except OSError:  # the folder was deleted under us: nothing to hide there
+        roots = set()
+    if REPO_ROOT is not None:
+        roots.add(REPO_ROOT)
+    if PACKAGE_DIR.parent.name not in ("site-packages", "dist-packages"):
+        roots.add(PACKAGE_DIR.parent)
+    return roots
+
+
+def is_inside(path, folder):
+    return path == folder or folder in path.parents
+
+
+def is_course_path(path):
+    """True for the package and for anything in a course folder (see course_roots).
+
+    Only the Python installation and environment are let through, even when they
+    live inside such a folder (a virtual environment in the checkout).
     """
     resolved = Path(path).resolve()
-    if resolved == PACKAGE_DIR or PACKAGE_DIR in resolved.parents:
+    if is_inside(resolved, PACKAGE_DIR):
         return True
-    if REPO_ROOT is not None and (resolved == REPO_ROOT or REPO_ROOT in resolved.parents):
-        venv = Path(sys.prefix).resolve()
-        return not (resolved == venv or venv in resolved.parents)
-    return False
+    if any(is_inside(resolved, Path(prefix).resolve()) for prefix in python_prefixes()):
+        return False
+    return any(is_inside(resolved, root) for root in course_roots())
 
 
 def child_sys_path():
@@ -72,16 +104,43 @@ def child_sys_path():
     return list(dict.fromkeys(keep))
 
 
-def bwrap_command(workdir):
-    """The bwrap prefix that shows the child the system, Python, and `workdir` only."""
-    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc"):
+SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc")
+
+
+def bwrap_command(workdir, uid=None):
+    """The bwrap prefix that shows the child the system, Python, and `workdir` only.
+
+    With `uid` the child drops to that uid itself (child.py), which needs uids
+    other than its own to exist: so, as root, no user namespace (bwrap's would
+    map root alone). Without `uid` a root grader keeps the user namespace, so
+    the child is root only inside it, never on the machine. The options only
+    the `uid` branch uses (--perms, --size: bubblewrap 0.6) are tried by
+    runner.child_uid, which falls back to the plain branch if they fail.
+    """
+    if uid is not None:
+        # The uid may write in small scratch folders only (multiprocessing needs
+        # /dev/shm); their size is RAM that RLIMIT_AS does not count.
+        namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                      "--unshare-cgroup-try"]
+        scratch = ["--perms", "1777", "--size", str(128 * 2**20), "--tmpfs", "/tmp",
+                   "--perms", "1777", "--size", str(64 * 2**20), "--tmpfs", "/dev/shm"]
+    else:
+        namespaces, scratch = ["--unshare-all"], ["--tmpfs", "/tmp"]
+    command = ["bwrap", *namespaces, "--die-with-parent", "--new-session",
+               "--proc", "/proc", "--dev", "/dev", *scratch]
+    for system_dir in SYSTEM_DIRS:
         if os.path.exists(system_dir):
             command += ["--ro-bind", system_dir, system_dir]
-    for path in python_paths():
-        if not path.startswith(("/usr/", "/bin/", "/lib")):
-            command += ["--ro-bind", path, path]
+    extra = [p for p in python_paths() if not p.startswith(("/usr/", "/bin/", "/lib"))]
+    if uid is not None:
+        # bwrap makes the missing parents of a mount point mode 0700, which the
+        # uid could not pass through (e.g. /root/.pyenv/versions/3.11).
+        parents = {str(parent) for p in extra for parent in Path(p).parents
+                   if parent != Path("/") and not str(parent).startswith(SYSTEM_DIRS)}
+        for parent in sorted(parents, key=lambda d: d.count("/")):
+            command += ["--perms", "0755", "--dir", parent]
+    for path in extra:
+        command += ["--ro-bind", path, path]
     # An ordinary (non-editable) install puts the package inside site-packages: hide it.
     if any(PACKAGE_DIR.is_relative_to(p) for p in python_paths()):
         command += ["--tmpfs", str(PACKAGE_DIR)]
@@ -89,9 +148,9 @@ def bwrap_command(workdir):
     return command
 
 
-def child_environment(workdir):
+def child_environment(workdir, uid=None):
     """A minimal environment: nothing of the grader's leaks, plots go to files."""
-    return {
+    environment = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(workdir),
         "LANG": "C.UTF-8",
@@ -103,6 +162,9 @@ def child_environment(workdir):
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYTHONPATH": os.pathsep.join(child_sys_path()),
     }
+    if uid is not None:
+        environment["AUTOGRADER_CHILD_UID"] = str(uid)  # read by child.drop_privileges
+    return environment
 
 
 def limit_resources(memory_bytes, cpu_seconds):
@@ -115,18 +177,45 @@ def limit_resources(memory_bytes, cpu_seconds):
     return apply
 
 
-def start_child(workdir, use_bwrap, memory_bytes, cpu_seconds):
-    """Start child.py in `workdir`; returns the Popen with pipes on stdin/stdout."""
+def new_child_uid():
+    """A uid no account uses (2**30 and up), different for every child.
+
+    A uid of its own makes RLIMIT_NPROC count this child's processes only, and
+    lets `kill_processes_of` end them all, even those that left its session.
+    """
+    return 2**30 + secrets.randbelow(2**30)
+
+
+def kill_processes_of(uid):
+    """SIGKILL every process of `uid`: kill(-1) sent as that uid reaches exactly those.
+
+    `user=` makes subprocess switch uid in C between fork and exec, which is
+    safe in a grader with threads (nbgrader's), unlike a preexec_fn.
+    """
+    subprocess.run(["/bin/sh", "-c", "kill -9 -1"], user=uid, group=uid, extra_groups=[],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=20, check=False)
+
+
+def start_child(workdir, use_bwrap, memory_bytes, cpu_seconds, uid=None):
+    """Start child.py in `workdir`; returns the Popen with pipes on stdin/stdout.
+
+    With `uid` (the grader must be root), the child switches to that uid before
+    running student code, and `workdir` is handed over to it.
+    """
     script = Path(workdir) / ".grader_child.py"
     shutil.copyfile(CHILD_SCRIPT, script)
+    if uid is not None:
+        for path in [Path(workdir), *Path(workdir).iterdir()]:
+            os.chown(path, uid, uid)
     # -I ignores the grader's environment variables and user site; -S skips .pth
     # files, so an editable install's import hook for `autograder` never loads.
     command = [sys.executable, "-I", "-S", "-c",
                "import sys, os; sys.path[:0] = os.environ['PYTHONPATH'].split(os.pathsep); "
                f"exec(compile(open({str(script)!r}).read(), 'grader_child', 'exec'))"]
     if use_bwrap:
-        command = bwrap_command(workdir) + command
-    return subprocess.Popen(command, cwd=workdir, env=child_environment(workdir),
+        command = bwrap_command(workdir, uid) + command
+    return subprocess.Popen(command, cwd=workdir, env=child_environment(workdir, uid),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             preexec_fn=limit_resources(memory_bytes, cpu_seconds),
                             start_new_session=True)
