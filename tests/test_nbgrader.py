@@ -74,3 +74,17 @@ def test_nbgrader_generate_autograde_export_feedback(lesson_id, tmp_path):
 
     feedback = (course / "feedback" / "solved" / lesson_id / f"{lesson_id}.html").read_text()
     assert "seed" in feedback and "PASS" in feedback
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS[:1])
+def test_validate_reports_failing_visible_tests_and_passes_a_solved_notebook(lesson_id, tmp_path):
+    folder = copy_course(tmp_path / "course") / "release" / lesson_id
+    nbformat.write(solved_release(lesson_id), str(folder / "solved.ipynb"))
+    def validate(name):
+        done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", name], cwd=folder,
+                              env=venv_env(), capture_output=True, text=True, timeout=300)
+        return done.stdout + done.stderr
+    blank = validate(f"{lesson_id}.ipynb")
+    assert "VALIDATION FAILED" in blank, blank   # not "Success!" on an empty notebook
+    solved = validate("solved.ipynb")
+    assert "Success! Your notebook passes all the tests." in solved, solved

@@ -68,9 +68,17 @@ def nbgrader_meta(cell):
 
 
 def is_hidden_check(cell):
-    """An nbgrader test cell (graded, not an answer): never run in the student's process."""
+    """An nbgrader test cell worth points: never run in the student's process.
+
+    Visible tests are test cells worth 0 points (so nbgrader's Validate button
+    reports them to the student); they run with the student's other cells.
+    """
     meta = nbgrader_meta(cell)
-    return bool(meta.get("grade")) and not meta.get("solution")
+    try:
+        points = float(meta.get("points", 0) or 0)
+    except (TypeError, ValueError):
+        points = 1.0  # unreadable points: treat it as a hidden check, never run it
+    return bool(meta.get("grade")) and not meta.get("solution") and points > 0
 
 
 def cells_to_run(notebook):
