@@ -58,11 +58,14 @@ KERNEL_IDLE = ".jp-StatusBar-TextItem:has-text('| Idle')"
 
 # (path in the repository, whether unsolved exercises raise, figures that must render at least,
 # whether it has a slider to move). Start-here checks the environment and shows a slider, no figure;
-# 02's six figures need none of the student's functions (receptive field, connectivity, sizes per
-# step, the two backward-pass diagrams, the digits); the others appear once exercises are solved.
+# the figures counted are those that need none of the student's functions (in 02: receptive
+# field, connectivity, sizes per step, the two backward-pass diagrams, the digits); the others
+# appear once the exercises are solved.
 NOTEBOOKS = [
     pytest.param("notebooks/00_start_here.ipynb", False, 0, True, id="00_start_here"),
+    pytest.param("release/01_pooling/01_pooling.ipynb", True, 6, False, id="01_pooling-release"),
     pytest.param("release/02_cnn_backprop/02_cnn_backprop.ipynb", True, 6, False, id="02_cnn_backprop-release"),
+    pytest.param("release/03_conv_variants/03_conv_variants.ipynb", True, 9, False, id="03_conv_variants-release"),
 ]
 
 
