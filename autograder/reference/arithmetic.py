@@ -6,6 +6,17 @@ this layer cost?" without building any arrays. Sizes follow torch.nn.functional.
 """
 import numpy as np
 
+__all__ = [
+    "effective_kernel_size",
+    "conv_output_size",
+    "conv_transpose_output_size",
+    "receptive_field",
+    "conv2d_param_count",
+    "conv2d_mult_adds",
+    "linear_param_count",
+    "linear_mult_adds",
+]
+
 
 def _int(value, name):
     """`value` as a Python int; ValueError for floats, bools and other non-integers."""

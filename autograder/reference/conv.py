@@ -29,6 +29,17 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from autograder.reference._util import as_float, check_ndim, check_non_negative, check_positive, ntuple
 
+__all__ = [
+    "conv2d",
+    "conv2d_backward",
+    "conv3d",
+    "conv3d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
+    "channel_shuffle",
+    "channel_shuffle_backward",
+]
+
 _LAYOUT = {2: "(N, C_in, H, W)", 3: "(N, C_in, D, H, W)"}
 _KERNEL = {2: "kH, kW", 3: "kD, kH, kW"}
 

@@ -10,6 +10,19 @@ import numpy as np
 
 from ._util import as_float, check_ndim
 
+__all__ = [
+    "relu",
+    "relu_backward",
+    "linear",
+    "linear_backward",
+    "flatten",
+    "flatten_backward",
+    "softmax",
+    "softmax_backward",
+    "cross_entropy",
+    "cross_entropy_backward",
+]
+
 
 def _check_same_shape(grad_out, expected_shape, op):
     """Raise ValueError unless grad_out has the forward output's shape."""

@@ -23,6 +23,20 @@ import numpy as np
 from autograder.reference._util import as_float, check_ndim, pair
 from autograder.reference.conv import conv2d, conv2d_backward
 
+__all__ = [
+    "depthwise_conv2d",
+    "depthwise_conv2d_backward",
+    "pointwise_conv2d",
+    "pointwise_conv2d_backward",
+    "depthwise_separable_conv2d",
+    "depthwise_separable_conv2d_backward",
+    "spatially_separable_conv2d",
+    "spatially_separable_conv2d_backward",
+    "flattened_conv2d",
+    "flattened_conv2d_backward",
+    "conv2d_matrix",
+]
+
 
 def _check_weight(w, name, expected, shape_text):
     """Raise ValueError unless w's shape matches `expected` (None entries match anything)."""
