@@ -241,12 +241,18 @@ def default_seed(notebook, lesson_id):
 
 
 def support_files(lesson_id, course_root=COURSE_ROOT):
-    """Helper files shipped beside the lesson's notebook (release/<lesson>/*.py and data)."""
-    folder = Path(course_root) / "release" / lesson_id
-    if not folder.is_dir():
-        return {}
-    return {p.name: p.read_bytes() for p in folder.iterdir()
-            if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")}
+    """Helper files shipped beside the lesson's notebook (release/<lesson>/*.py and data).
+
+    They come from the course checkout the package runs from, or else from the
+    course folder the grader was started in (nbgrader runs from the course root),
+    never from the submission, so a student cannot replace them.
+    """
+    for root in (Path(course_root), Path.cwd()):
+        folder = root / "release" / lesson_id
+        if folder.is_dir():
+            return {p.name: p.read_bytes() for p in folder.iterdir()
+                    if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")}
+    return {}
 
 
 def grade_notebook(path, seed=None, lesson_hint=None, limits=None, use_bwrap=None, figures=False):
