@@ -190,7 +190,7 @@ def run_all(page):
 
 
 def screenshot_notebook(page, folder, stem, tallest=12_000):
-    """The whole notebook, top to bottom: one tall screenshot, or several when it is taller than `tallest`."""
+    """The whole notebook, top to bottom: one tall screenshot, or a few when it is taller than `tallest`."""
     scroller = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer")
     # From the top of the notebook to the bottom of its last cell (below it is blank space).
     measure = """e => { const cells = e.querySelectorAll('.jp-Cell');
@@ -198,12 +198,18 @@ def screenshot_notebook(page, folder, stem, tallest=12_000):
                         return [Math.ceil(bottom - e.getBoundingClientRect().top + e.scrollTop) + 20, e.clientHeight]; }"""
     viewport = page.viewport_size
     height, visible = scroller.evaluate(measure)
+    chrome = viewport["height"] - visible  # menus, toolbars and status bar
     # JupyterLab fills the window: a window as tall as the notebook (plus menus and toolbars) shows it all.
-    page.set_viewport_size({"width": viewport["width"],
-                            "height": min(height + viewport["height"] - visible, tallest)})
+    tall = min(height + chrome, tallest)
+    page.set_viewport_size({"width": viewport["width"], "height": tall})
     try:
+        # JupyterLab lays itself out again a moment after the resize; measure only after that
+        # (or after 5 s: then there are more, shorter pieces, at most 5).
+        scroller.evaluate("(e, want) => new Promise(done => { setTimeout(done, 5000); const check = () => "
+                          "e.clientHeight >= want ? done() : requestAnimationFrame(check); check(); })",
+                          tall - chrome - 2)
         height, step = scroller.evaluate(measure)
-        for k, top in enumerate(range(0, height, step), start=1):
+        for k, top in enumerate(range(0, height, step)[:5], start=1):
             scroller.evaluate("(e, top) => { e.scrollTop = top; }", top)
             page.wait_for_timeout(300)  # let the scrolled outputs paint
             page.screenshot(path=folder / f"{stem}-3-run-{k}.png")
