@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from autograder.__main__ import main
+from autograder.grading import compare
 from autograder.grading.grader import InProcessCaller, grade_notebook, run_exercise
 from autograder.grading.runner import Limits
 from conftest import CORRECT_TOY, make_notebook, requires_bwrap
@@ -205,3 +206,14 @@ def test_a_returned_scalar_keeps_its_zero_dimensional_shape(toy_lesson, tmp_path
         session.run_cell(0, "def answer():\n    return 7")
         report = session.call("answer")
     assert report.ok and report.outputs[0].shape == () and report.outputs[0] == 7
+
+
+def test_small_arrays_in_feedback_are_printed_whole_and_compactly():
+    # a (1, 6, 1, 1) channel order, as channel_shuffle's feedback shows it: one line per channel,
+    # not numpy's blank line between every block
+    shown = compare.show_array(np.arange(6.0).reshape(1, 6, 1, 1), "x")
+    assert shown.splitlines() == ["    x = [[[[0.]],"] + [f"          [[{k}.]]," for k in range(1, 5)] \
+        + ["          [[5.]]]]"]
+    # past SMALL entries only the shape and the range are given
+    assert compare.show_array(np.arange(65.0), "x") == \
+        "    x: shape (65,), values from 0 to 64 (too large to print)"

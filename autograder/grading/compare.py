@@ -37,7 +37,10 @@ def show_array(array, name):
     if array.size <= SMALL:
         body = np.array2string(np.asarray(array, dtype=np.float64), precision=4, suppress_small=True,
                                separator=", ", max_line_width=100)
-        body = body.replace("\n", "\n" + " " * (len(name) + 7))
+        # numpy separates the blocks of a 3-D or 4-D array with blank lines, which makes a
+        # (1, 6, 1, 1) array twelve lines tall; the brackets already show the blocks
+        rows = [row for row in body.split("\n") if row.strip()]
+        body = ("\n" + " " * (len(name) + 7)).join(rows)
         return f"    {name} = {body}"
     return (f"    {name}: shape {array.shape}, values from {np.min(array):.4g} to {np.max(array):.4g}"
             " (too large to print)")
