@@ -1,3 +1,5 @@
+# Course maintainers: edit this file in source/01_pooling/; release/01_pooling/ holds a
+# copy made by `python -m autograder release` (see release/README.md).
 """Check a backward function against a numerical gradient.
 
 A backward function `op_backward(grad_out, x, ...)` returns the gradient of the

@@ -1,3 +1,5 @@
+# Course maintainers: edit this file in source/02_cnn_backprop/; release/02_cnn_backprop/ holds a
+# copy made by `python -m autograder release` (see release/README.md).
 """Drawing helpers for Lesson 2's figures (matplotlib only; nothing here computes a convolution)."""
 import matplotlib.pyplot as plt
 import numpy as np

@@ -1,3 +1,5 @@
+# Course maintainers: edit this file in source/02_cnn_backprop/; release/02_cnn_backprop/ holds a
+# copy made by `python -m autograder release` (see release/README.md).
 """The layers of Lesson 2's network that are not this lesson's exercises.
 
 ReLU, 2x2 max pooling, a fully connected layer and the cross-entropy loss,
