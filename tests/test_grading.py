@@ -8,7 +8,7 @@ import pytest
 
 from autograder.__main__ import main
 from autograder.grading import compare
-from autograder.grading.grader import InProcessCaller, grade_notebook, run_exercise
+from autograder.grading.grader import InProcessCaller, check_rng, grade_notebook, run_exercise
 from autograder.grading.runner import Limits
 from conftest import CORRECT_TOY, make_notebook, requires_bwrap
 
@@ -123,6 +123,28 @@ def test_the_seed_is_reproducible_and_recorded(toy_lesson, tmp_path):
     other = make_notebook(tmp_path / "other.ipynb", CORRECT_TOY + "\n# another student")
     assert grade_notebook(other, limits=FAST).seed != first.seed
 
+
+
+def test_hard_coding_the_cases_seen_in_feedback_fails_on_resubmission(toy_lesson, tmp_path):
+    wrong = CORRECT_TOY.replace("return x * factor", "return x ** 2")
+    first = grade_notebook(make_notebook(tmp_path / "first.ipynb", wrong), limits=FAST)
+    assert scores(first)["scale: values"] == 0
+    # The cheater knows every case of that grading exactly, more than the feedback prints.
+    values = next(c for c in toy_lesson.exercise("scale").checks if c.name == "values")
+    seen = [(case.args[0].tolist(), case.kwargs.get("factor", 2.0))
+            for case in values.cases(check_rng(first.seed, "scale", "values"))]
+    cheat = wrong.replace("def scale(x, factor=2.0):\n", f"""def scale(x, factor=2.0):
+    for seen_x, seen_factor in {seen!r}:
+        if np.shape(x) == np.shape(seen_x) and np.array_equal(x, seen_x):
+            return np.array(seen_x) * seen_factor
+""")
+    path = make_notebook(tmp_path / "cheat.ipynb", cheat)
+    # Against the cases it saw, the lookup table would pass ...
+    assert scores(grade_notebook(path, seed=first.seed, limits=FAST))["scale: values"] == 2
+    # ... but new code means a new seed and new random cases.
+    again = grade_notebook(path, limits=FAST)
+    assert again.seed != first.seed
+    assert scores(again)["scale: values"] == 0
 
 @pytest.mark.parametrize("content, reason", [
     (b"", "is empty"),
