@@ -5,7 +5,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.grading.grader import InProcessCaller, grade_notebook, run_exercise
+from autograder.grading.grader import InProcessCaller, check_rng, grade_notebook, run_exercise
 from autograder.grading.lessons import get_lesson
 from autograder.grading.notebook import is_hidden_check, nbgrader_meta
 from lesson_tools import LESSON_IDS, code_cells_for_grading, release_path, solved_release, source_path
@@ -88,3 +88,31 @@ def test_one_wrong_function_loses_only_its_own_points(lesson_id, monkeypatch):
             else:
                 assert result.points == result.max_points, (
                     f"a wrong {wrong.name} cost {name} points:\n{result.feedback()}")
+
+
+def fingerprint(cases):
+    """The exact inputs of a list of cases, comparable with ==."""
+    def one(value):
+        if isinstance(value, np.ndarray):
+            return ("array", value.shape, value.tobytes())
+        if isinstance(value, (tuple, list)):
+            return tuple(one(v) for v in value)
+        return repr(value)
+    return [(one(case.args), one(sorted(case.kwargs.items()))) for case in cases]
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_every_check_draws_some_cases_at_random(lesson_id):
+    # A check made only of fixed cases could be passed by a lookup table of the answers its
+    # feedback printed; with one random case per check, copied answers never suffice.
+    lesson = get_lesson(lesson_id)
+    fixed = []
+    for exercise in lesson.exercises:
+        if exercise.kind != "function":
+            continue  # short answers: a number or a shape, nothing to draw
+        for check in exercise.checks:
+            drawn = [fingerprint(check.cases(check_rng(seed, exercise.name, check.name)))
+                     for seed in range(4)]
+            if all(cases == drawn[0] for cases in drawn):
+                fixed.append(f"{exercise.name}: {check.name}")
+    assert not fixed, "checks with no random case: " + "; ".join(fixed)

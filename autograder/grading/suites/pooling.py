@@ -185,7 +185,9 @@ CEIL_IGNORED = ("ceil_mode=True was ignored; it rounds the division up so that o
 def output_size_cases_worked(rng):
     return [Case((6, 3, 2), note="(6 - 3)/2 + 1 = 2.5 rounds down to 2"),
             Case((32, 2, 2), note="32x32 with 2x2 windows, stride 2"),
-            Case((3, 2, 1), note="3x3 input, 2x2 windows, stride 1")]
+            Case((3, 2, 1), note="3x3 input, 2x2 windows, stride 1"),
+            # every check draws a case of its own, so answers copied from feedback do not pass
+            Case((int(rng.integers(4, 40)), int(rng.integers(2, 4)), int(rng.integers(1, 4))))]
 
 
 def output_size_cases_not_dividing(rng):
@@ -203,7 +205,8 @@ def output_size_cases_padding(rng):
 
 
 def output_size_cases_stride_none(rng):
-    return [Case((6, 2)), Case((7, 3)), Case((9, 3), {"padding": 1})]
+    return [Case((6, 2)), Case((7, 3)), Case((9, 3), {"padding": 1}),
+            Case((int(rng.integers(6, 40)), int(rng.integers(2, 6))))]
 
 
 def output_size_cases_ceil(rng):
@@ -221,7 +224,17 @@ def output_size_cases_ceil(rng):
 
 def output_size_cases_ceil_drop(rng):
     return [Case((5, 2, 2, 1), {"ceil_mode": True}, "the 4th window would start in the padding"),
-            Case((3, 2, 2, 1), {"ceil_mode": True}, "the 3rd window would start in the padding")]
+            Case((3, 2, 2, 1), {"ceil_mode": True}, "the 3rd window would start in the padding"),
+            _ceil_drop_case(rng)]
+
+
+def _ceil_drop_case(rng):
+    """A random ceil_mode case whose rounded-up last window would start in the padding."""
+    while True:
+        k, s = int(rng.integers(2, 6)), int(rng.integers(2, 5))
+        n, p = int(rng.integers(3, 30)), int(rng.integers(1, k // 2 + 1))  # torch: p <= k / 2
+        if n + 2 * p >= k and _ceil_size(n, k, s, p) != ref.pool_output_size(n, k, s, p, ceil_mode=True):
+            return Case((n, k, s, p), {"ceil_mode": True})
 
 
 POOL_OUTPUT_SIZE = Exercise(
@@ -306,10 +319,16 @@ MAX_MISCONCEPTIONS = [
 ]
 
 
+def _shuffled_3x3(rng):
+    """The worked 3x3 example's numbers in a random order: answers copied from it do not pass."""
+    return rng.permutation(9).astype(np.float64).reshape(1, 1, 3, 3)
+
+
 def max_cases_worked(rng):
     return [Case((SEED_3X3, 2), {"stride": 1}, "3x3 input 0..8"),
             Case((SEED_4X4, 2), {"stride": 2}, "4x4 input 0..15"),
-            Case((SEED_3_CHANNELS, 2), {"stride": 1}, "3 channels, each pooled on its own")]
+            Case((SEED_3_CHANNELS, 2), {"stride": 1}, "3 channels, each pooled on its own"),
+            Case((_shuffled_3x3(rng), 2), {"stride": 1}, "the 3x3 example with 0..8 shuffled")]
 
 
 def max_cases_padding(rng):
@@ -458,7 +477,8 @@ AVG_MISCONCEPTIONS = [
 def avg_cases_worked(rng):
     return [Case((SEED_3X3, 2), {"stride": 1}, "3x3 input 0..8"),
             Case((SEED_4X4, 2), {"stride": 2}, "4x4 input 0..15"),
-            Case((SEED_3_CHANNELS, 2), {"stride": 1}, "3 channels, each pooled on its own")]
+            Case((SEED_3_CHANNELS, 2), {"stride": 1}, "3 channels, each pooled on its own"),
+            Case((_shuffled_3x3(rng), 2), {"stride": 1}, "the 3x3 example with 0..8 shuffled")]
 
 
 def avg_cases_not_dividing(rng):

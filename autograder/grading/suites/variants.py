@@ -296,7 +296,9 @@ def receptive_field_cases_strides(rng):
 def receptive_field_cases_dilations(rng):
     return [Case(((3, 3, 3),), {"dilations": (1, 2, 4)}, note="dilations 1, 2, 4 (WaveNet's doubling)"),
             Case(((2, 2, 2, 2), None, (1, 2, 4, 8))),
-            Case(((3, 3, 3), (1, 2, 1), (1, 1, 2)), note="strides and dilations together")]
+            Case(((3, 3, 3), (1, 2, 1), (1, 1, 2)), note="strides and dilations together"),
+            Case((tuple(int(k) for k in rng.choice([2, 3, 5], size=3)), None,
+                  tuple(int(d) for d in rng.choice([1, 2, 4], size=3))))]
 
 
 RECEPTIVE_FIELD = Exercise(
