@@ -43,7 +43,7 @@ def symbols(letter, rows, cols):
 
 
 def draw_receptive_field(channels=3, size=6, kernel=3, stride=2, window=(0, 1)):
-    """The seed's (3, 6, 6) input: the window one output pixel of one filter sees in every channel."""
+    """The lesson's (3, 6, 6) input: the window one output pixel of one filter sees in every channel."""
     out = (size - kernel) // stride + 1
     ratios = []
     for c in range(channels):

@@ -9,7 +9,7 @@ inputs, and return the gradient of each array input.
 
 The pooling here is deliberately narrow: a 2x2 window with stride 2 on an
 input of even height and width, done with a reshape. Lesson 1 is where you
-write the general `max_pool2d` (any kernel, stride, padding, dilation).
+write the general `max_pool2d` (any kernel, stride, padding, ceil_mode).
 """
 import numpy as np
 
