@@ -16,14 +16,9 @@ Two more pieces keep hostile or broken submissions from derailing nbgrader:
 `RepairGradeCells` puts the released graded cells back before nbgrader checks
 them, and `replace_unreadable_submissions` turns a file that is not a notebook
 into an empty one that says why, so that student still gets a grade and
-feedback. nbgrader_config.py wires them in:
-
-    from autograder.nbgrader_plugin import replace_unreadable_submissions
-    c.Autograde.pre_convert_hook = replace_unreadable_submissions
-    c.Autograde.sanitize_preprocessors = [
-        "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
-        "nbgrader.preprocessors.OverwriteKernelspec", "autograder.nbgrader_plugin.RepairGradeCells",
-        "nbgrader.preprocessors.OverwriteCells", "nbgrader.preprocessors.CheckCellMetadata"]
+feedback. nbgrader_config.py wires them in: the hook as Autograde's
+pre_convert_hook, RepairGradeCells among its sanitize_preprocessors just
+before OverwriteCells.
 """
 from pathlib import Path
 
