@@ -60,6 +60,18 @@ class Check:
 
 
 @dataclass
+class Regime:
+    """One region of an exercise's contract that changes the arithmetic.
+
+    name: short, e.g. "ceil_mode: last window overhangs by >= 2 pixels".
+    hit:  Case -> bool, computed from the case's own arguments (shapes, kwargs, values),
+          never declared by hand.
+    """
+    name: str
+    hit: Callable
+
+
+@dataclass
 class Exercise:
     """One graded function of a lesson; `name` is used everywhere.
 
@@ -75,6 +87,9 @@ class Exercise:
     kind:         "function" (call it) or "value" (read a variable named
                   `name`, for short answers that are numbers or shapes; then
                   `reference` is the expected value and checks need no cases).
+    regimes:      the contract as a table of `Regime`s (argument kinds, edge
+                  relations that change the arithmetic); tests/test_regimes.py
+                  proves the hidden cases hit every one.
     """
     name: str
     checks: list
@@ -83,6 +98,7 @@ class Exercise:
     misconceptions: list = field(default_factory=list)
     expected: Optional[Callable] = None
     kind: str = "function"
+    regimes: list = field(default_factory=list)
 
     @property
     def points(self):
