@@ -7,9 +7,12 @@ is never visible to student code while grading (see autograder/grading/sandbox.p
 """
 from .arithmetic import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .fast import *  # noqa: F401,F403
 from .network import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .variants import *  # noqa: F401,F403
-from . import arithmetic, conv, network, pooling, variants
+from . import arithmetic, conv, fast, network, normalization, pooling, variants
 
-__all__ = [*pooling.__all__, *conv.__all__, *variants.__all__, *network.__all__, *arithmetic.__all__]
+__all__ = [*pooling.__all__, *conv.__all__, *variants.__all__, *network.__all__, *arithmetic.__all__,
+           *normalization.__all__, *fast.__all__]
