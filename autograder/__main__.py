@@ -137,20 +137,31 @@ def build_parser():
     gradescope.add_argument("-o", "--output", default="autograder.zip", help="the zip to write")
     gradescope.set_defaults(run=command_gradescope)
 
-    autograde = commands.add_parser("autograde", help="nbgrader autograde, several students at once")
+    autograde = commands.add_parser(
+        "autograde", help="nbgrader autograde, several students at once",
+        usage="python -m autograder autograde LESSON [--jobs N] [-- NBGRADER_ARGUMENTS ...]",
+        epilog="Everything after -- is passed on to each `nbgrader autograde`, e.g. -- --force.")
     autograde.add_argument("lesson", help="lesson id (the nbgrader assignment)")
     autograde.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
-    autograde.add_argument("nbgrader_args", nargs="*", help="passed on to nbgrader (after --)")
-    autograde.set_defaults(run=command_autograde)
+    autograde.set_defaults(run=command_autograde, nbgrader_args=[])
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # What follows `--` belongs to nbgrader. Split it off before argparse sees it:
+    # argparse would not take options after a positional list (`autograde L --jobs 2 -- --force`).
+    passed_on = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
     try:
         args = parser.parse_args(argv)
+        if passed_on and not hasattr(args, "nbgrader_args"):
+            parser.error(f"{args.command} takes no arguments after --")
     except SystemExit as stop:  # argparse already printed its one-line usage error
         return 2 if stop.code else 0
+    if passed_on:
+        args.nbgrader_args = passed_on
     try:
         return args.run(args)
     except UsageError as problem:
