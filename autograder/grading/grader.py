@@ -270,7 +270,6 @@ def grade_parsed(notebook, lesson, seed=None, limits=None, use_bwrap=None, figur
     seed = default_seed(notebook, lesson.id) if seed is None else int(seed)
     result = GradeResult(lesson=lesson.id, seed=seed, max_score_if_error=lesson.points)
     with Session(support_files(lesson.id), limits or Limits(), use_bwrap, figures) as session:
-        result.sandbox = "bubblewrap" if session.use_bwrap else "none (no file-system isolation)"
         started = time.perf_counter()
         for index, source in cells_to_run(notebook):
             result.cells.append(session.run_cell(index, source))
@@ -279,6 +278,7 @@ def grade_parsed(notebook, lesson, seed=None, limits=None, use_bwrap=None, figur
             result.exercises.append(run_exercise(exercise, session, seed))
         result.seconds = {"cells": round(cells_done - started, 3),
                           "checks": round(time.perf_counter() - cells_done, 3)}
+        result.sandbox = session.isolation()  # known once the children have started
     return result
 
 

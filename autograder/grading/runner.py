@@ -192,6 +192,7 @@ class Session:
         self.seq = 0             # number of the last request; replies must echo it
         self.child = None
         self.dead_functions = {}  # name -> why its last call killed the child
+        self.child_uids = set()   # "uid" or "root": how the children ran (see isolation())
 
     def __enter__(self):
         return self
@@ -211,7 +212,9 @@ class Session:
             return
         if self.restarts > self.limits.max_restarts:
             raise ChildFailed(f"gave up after {self.limits.max_restarts} restarts of the sandbox")
-        self.child = Child(self.workdir, self.use_bwrap, self.limits, child_uid(self.use_bwrap))
+        uid = child_uid(self.use_bwrap)
+        self.child_uids.add("root" if uid is None and os.geteuid() == 0 else "uid")
+        self.child = Child(self.workdir, self.use_bwrap, self.limits, uid)
         for source in list(self.good_cells):
             try:
                 self._request({"op": "run_cell", "source": source}, (), self.limits.cell_seconds)
@@ -236,6 +239,19 @@ class Session:
         if reply.get("seq") != self.seq:
             raise ChildFailed("answered out of turn (its code wrote on the grader's pipe)")
         return reply, outputs
+
+    def isolation(self):
+        """One line for the instructor: what kept student code from the grader's files."""
+        if self.use_bwrap:
+            return "bubblewrap (only the system, Python and the submission are visible)"
+        if "root" in self.child_uids:
+            return ("NONE: no bubblewrap, and student code ran as root; it could read every file, "
+                    "the reference solutions included")
+        if os.geteuid() == 0:
+            return ("an unprivileged uid, without bubblewrap: student code could read only files "
+                    "readable by every user")
+        return ("none beyond the grader's own user: no bubblewrap, so student code could read "
+                "every file this user can")
 
     # ------------------------------------------------------------------- requests
     def run_cell(self, index, source):
