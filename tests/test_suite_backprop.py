@@ -215,7 +215,9 @@ def test_a_composite_wired_wrong_fails_even_with_a_wrong_conv2d():
     right = names["network_loss_and_grads"]
     names["network_loss_and_grads"] = lambda *args: tuple(2 * np.asarray(v) for v in right(*args))
     result = run_exercise(backprop.NETWORK, InProcessCaller(names), seed=4)
-    assert result.points == 1  # only "inputs left unmodified"
+    # every value check fails; "inputs left unmodified" earns nothing once the grader ties it
+    # to a passing value check (issue 14), and 1 point before that
+    assert [c.name for c in result.checks if c.passed] in ([], ["inputs left unmodified"])
 
 
 # ---------------------------------------------------- evidence for the suite itself

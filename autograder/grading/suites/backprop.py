@@ -13,7 +13,8 @@ student did not write, so a bug in those two costs their points only.
 import numpy as np
 
 from autograder.grading import compare
-from autograder.grading.spec import Case, Check, Exercise, Lesson, Misconception, named_function
+from autograder.grading.spec import Case, Check, Exercise, Lesson, Misconception, Regime, named_function
+from autograder.grading.suites.conv_regimes import channel_regimes, conv_geometry_regimes
 from autograder.reference import arithmetic
 from autograder.reference._util import pair
 from autograder.reference.conv import conv2d, conv2d_backward
@@ -91,31 +92,65 @@ def _conv2d_padding_one_side(x, w, b=None, stride=1, padding=0):
     return conv2d(np.pad(x, ((0, 0), (0, 0), (ph, 0), (pw, 0))), w, b, stride, 0)
 
 
+def _conv2d_bias_per_product(x, w, b=None, stride=1, padding=0):
+    """b[o] added to every product x * w before summing: counted C_in * kH * kW times."""
+    out = conv2d(x, w, None, stride, padding)
+    if b is None:
+        return out
+    return out + np.prod(w.shape[1:]) * np.asarray(b, dtype=np.float64).reshape(1, -1, 1, 1)
+
+
+def _conv2d_channel_cases(rng):
+    return [_conv_case(rng, (1, 3, 4, 4), (2, 3, 3, 3), note="channels summed, one bias per filter"),
+            _conv_case(rng, (2, 2, 4, 5), (3, 2, 2, 2), note="batch of 2"),
+            _conv_case(rng, (2, 2, 3, 4), (2, 2, 2, 2), bias=False, note="b=None: no bias")]
+
+
+def _conv2d_stride_cases(rng):
+    return [_conv_case(rng, (1, 1, 5, 5), (1, 1, 3, 3), stride=2),
+            _conv_case(rng, (1, 2, 6, 6), (2, 2, 3, 3), stride=2, note="stride does not divide"),
+            _conv_case(rng, (1, 1, 7, 7), (2, 1, 2, 2), bias=False, stride=3,
+                       note="stride 3 > kernel 2: some pixels are read by no window")]
+
+
+def _conv2d_padding_cases(rng):
+    return [_conv_case(rng, (1, 1, 4, 4), (1, 1, 3, 3), padding=1, note="output as large as the input"),
+            _conv_case(rng, (1, 2, 3, 4), (2, 2, 3, 3), bias=False, padding=2,
+                       note="padding 2 = kernel - 1: the corner windows read one pixel")]
+
+
+def _conv2d_pair_cases(rng):
+    return [_conv_case(rng, (2, 2, 5, 7), (3, 2, 3, 2), stride=(2, 3), padding=(1, 0)),
+            _conv_case(rng, (1, 3, 6, 5), (2, 3, 2, 3), stride=(3, 2), padding=(0, 1)),
+            _conv_case(rng, (1, 1, 5, 7), (2, 1, 2, 2), bias=False, stride=(1, 3)),
+            _conv_case(rng, (1, 2, 3, 4), (2, 2, 2, 3), bias=False, padding=(2, 1)),
+            _conv_case(rng, (1, 1, 4, 4), (1, 1, 2, 2), stride=(2, 2), padding=(1, 1),
+                       note="equal pairs: the same as stride=2, padding=1")]
+
+
+CONV2D_REGIMES = (conv_geometry_regimes(conv2d, ["stride > 1", "stride pair", "stride unequal", "not dividing",
+                                                  "padding > 0", "padding 0", "padding pair", "padding unequal",
+                                                  "non-square input", "non-square kernel", "batch"])
+                  + channel_regimes(conv2d))
+
 CONV2D = Exercise(
     name="conv2d", reference=conv2d,
     checks=[
         Check("output shape for a (3, 6, 6) input, 64 filters of (3, 3, 3), stride 2", 1,
               lambda rng: [_conv_case(rng, (1, 3, 6, 6), (64, 3, 3, 3), bias=False, stride=2,
                                       note="(6 - 3) / 2 + 1 = 2.5, rounded down")], kind="shape"),
-        Check("one channel, one filter", 2,
+        Check("one channel, one filter (square and non-square kernels)", 2,
               lambda rng: [_seed_image_case(),
                            _conv_case(rng, (1, 1, 4, 5), (1, 1, 2, 3), bias=False, note="asymmetric kernel")]),
-        Check("several channels and filters, with bias", 2,
-              lambda rng: [_conv_case(rng, (1, 3, 4, 4), (2, 3, 3, 3), note="channels summed, one bias per filter"),
-                           _conv_case(rng, (2, 2, 4, 5), (3, 2, 2, 2), note="batch of 2")]),
-        Check("stride", 2,
-              lambda rng: [_conv_case(rng, (1, 1, 5, 5), (1, 1, 3, 3), stride=2),
-                           _conv_case(rng, (1, 2, 6, 6), (2, 2, 3, 3), stride=2, note="stride does not divide"),
-                           _conv_case(rng, (1, 1, 5, 7), (2, 1, 2, 2), bias=False, stride=(1, 3))]),
-        Check("padding", 2,
-              lambda rng: [_conv_case(rng, (1, 1, 4, 4), (1, 1, 3, 3), padding=1, note="output as large as the input"),
-                           _conv_case(rng, (1, 2, 3, 4), (2, 2, 2, 3), bias=False, padding=(2, 1))]),
-        Check("stride and padding pairs with a non-square kernel", 2,
-              lambda rng: [_conv_case(rng, (2, 2, 5, 7), (3, 2, 3, 2), stride=(2, 3), padding=(1, 0)),
-                           _conv_case(rng, (1, 3, 6, 5), (2, 3, 2, 3), stride=(3, 2), padding=(0, 1))]),
+        Check("several channels and filters, a batch, with and without bias", 2, _conv2d_channel_cases),
+        Check("stride (an int)", 2, _conv2d_stride_cases),
+        Check("padding (an int)", 2, _conv2d_padding_cases),
+        Check("stride and padding as pairs (sH, sW), (pH, pW), non-square input and kernel", 2,
+              _conv2d_pair_cases),
         Check("input left unmodified", 1,
               lambda rng: [_conv_case(rng, (1, 2, 4, 4), (2, 2, 3, 3), stride=2, padding=1)], kind="unmodified"),
     ],
+    regimes=CONV2D_REGIMES,
     misconceptions=[
         Misconception("flipped kernel",
                       "the kernel was rotated by 180 degrees (true convolution); conv2d, like "
@@ -130,6 +165,10 @@ CONV2D = Exercise(
         Misconception("padding on one side",
                       "padding was added only before the input (top/left); `padding` zeros go on both sides",
                       _conv2d_padding_one_side),
+        Misconception("bias added to every product",
+                      "the bias was added to every product x * w before summing, so it counts "
+                      "C_in * kH * kW times; b[o] is added once to each output pixel of filter o",
+                      _conv2d_bias_per_product),
     ],
 )
 
@@ -162,17 +201,21 @@ def _stride_cases(rng):
     return [_backward_case(rng, (1, 1, 5, 5), (1, 1, 3, 3), stride=2),
             _backward_case(rng, (1, 2, 6, 6), (2, 2, 3, 3), stride=2,
                            note="stride does not divide: the last row and column get no gradient"),
-            _backward_case(rng, (2, 1, 5, 7), (1, 1, 2, 2), stride=(2, 3))]
+            _backward_case(rng, (2, 1, 7, 7), (1, 1, 2, 2), stride=3,
+                           note="stride 3 > kernel 2: pixels between windows get no gradient")]
 
 
 def _padding_cases(rng):
     return [_backward_case(rng, (1, 2, 3, 4), (2, 2, 3, 3), padding=1),
-            _backward_case(rng, (2, 1, 3, 3), (1, 1, 3, 2), padding=(2, 1))]
+            _backward_case(rng, (2, 1, 3, 3), (1, 1, 3, 3), padding=2,
+                           note="padding 2 = kernel - 1: the corner windows read one pixel")]
 
 
 def _together_cases(rng):
     return [_backward_case(rng, (2, 2, 5, 6), (3, 2, 3, 2), stride=(2, 1), padding=(1, 0)),
-            _backward_case(rng, (1, 3, 6, 5), (2, 3, 2, 3), stride=(3, 2), padding=(0, 1))]
+            _backward_case(rng, (1, 3, 6, 5), (2, 3, 2, 3), stride=(3, 2), padding=(0, 1)),
+            _backward_case(rng, (2, 1, 5, 7), (1, 1, 2, 2), stride=(2, 3)),
+            _backward_case(rng, (2, 1, 3, 3), (1, 1, 3, 2), padding=(2, 1))]
 
 
 def _wrong_backward(**replacements):
@@ -200,6 +243,13 @@ def _grad_x_channels_not_swapped(grad_out, x, w, stride, padding):
 def _grad_x_uncropped(grad_out, x, w, stride, padding):
     ph, pw = pair(padding, "padding")
     return conv2d_backward(grad_out, np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))), w, stride, 0)[0]
+
+
+def _grad_x_cropped_minus_pad(grad_out, x, w, stride, padding):
+    """The padded input's gradient cropped with [ph:-ph, pw:-pw]: empty along an axis of padding 0."""
+    ph, pw = pair(padding, "padding")
+    full = _grad_x_uncropped(grad_out, x, w, stride, padding)
+    return full[:, :, ph:-ph, pw:-pw]
 
 
 def _scatter_without_stride(grad_out, w, size, padding):
@@ -268,15 +318,24 @@ CONV2D_BACKWARD = Exercise(
                            _backward_case(rng, (1, 1, 3, 4), (2, 1, 2, 2), stride=2)], outputs=(2,)),
         Check("grad_x with a batch, several channels and filters", 2, _batch_channel_cases, outputs=(0,)),
         Check("grad_w with a batch, several channels and filters", 2, _batch_channel_cases, outputs=(1,)),
-        Check("stride: grad_x", 3, _stride_cases, outputs=(0,)),
-        Check("stride: grad_w", 2, _stride_cases, outputs=(1,)),
-        Check("padding: grad_x and grad_w", 2, _padding_cases, outputs=(0, 1)),
-        Check("stride and padding pairs with a non-square kernel", 2, _together_cases),
+        Check("stride (an int): grad_x", 3, _stride_cases, outputs=(0,)),
+        Check("stride (an int): grad_w", 2, _stride_cases, outputs=(1,)),
+        Check("padding (an int): grad_x and grad_w", 2, _padding_cases, outputs=(0, 1)),
+        Check("stride and padding as pairs (sH, sW), (pH, pW), non-square input and kernel", 2,
+              _together_cases),
         Check("inputs left unmodified", 1,
               lambda rng: [_backward_case(rng, (1, 2, 4, 4), (2, 2, 3, 3), stride=2, padding=1)],
               kind="unmodified"),
     ],
+    regimes=conv_geometry_regimes(conv2d_backward, [
+        "stride > 1", "stride >= 3", "stride pair", "stride unequal", "overlap", "not dividing", "padding > 0",
+        "padding 0", "padding maximal", "padding pair", "padding unequal", "non-square input",
+        "non-square kernel", "batch"]) + channel_regimes(conv2d_backward, b=None),
     misconceptions=[
+        Misconception("grad_x cropped with [pad:-pad]",
+                      "grad_x was cropped with [pad:-pad], which is empty when the padding is 0 "
+                      "(x[0:-0] keeps nothing); crop with [pad:pad + H] (and [pad:pad + W]) instead",
+                      _wrong_backward(grad_x=_grad_x_cropped_minus_pad)),
         Misconception("grad_x kernel not rotated",
                       "grad_x used the kernel as it is; it is the full convolution of grad_out with "
                       "the kernel rotated by 180 degrees (w[..., ::-1, ::-1])",
@@ -400,6 +459,7 @@ NUMERICAL_GRADIENT = Exercise(
         Check("uses the given eps with a centred difference", 2, _eps_cases),
         Check("x left unmodified", 1, lambda rng: [_cubic_case(rng, (2, 3))], kind="unmodified"),
     ],
+    regimes=[Regime("x with 2 or more axes", lambda case: np.ndim(case.args[1]) >= 2)],
     misconceptions=[
         Misconception("forward difference",
                       "this is the one-sided difference (f(x + eps) - f(x)) / eps, whose error grows "
@@ -507,6 +567,10 @@ NETWORK = Exercise(
         Check("grad_w_conv and grad_b_conv", 3, _network_cases, outputs=(1, 2)),
         Check("inputs left unmodified", 1, lambda rng: _network_cases(rng)[:1], kind="unmodified"),
     ],
+    regimes=[Regime("batch N > 1", lambda case: len(case.args[0]) > 1),
+             Regime("several conv filters F > 1", lambda case: len(case.args[2]) > 1),
+             Regime("ReLU closed at some conv outputs (conv output <= 0)",
+                    lambda case: bool(np.any(conv2d(*case.args[:1], *case.args[2:4], padding=1) <= 0)))],
     misconceptions=[
         Misconception("loss summed",
                       "the loss was summed over the batch (and the gradients with it); it is the mean, "
