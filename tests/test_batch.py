@@ -1,11 +1,8 @@
-"""Grading at scale: folders with --jobs, parallel nbgrader autograde, the Gradescope bundle."""
+"""Grading at scale: folders with --jobs, parallel nbgrader autograde (the Gradescope bundle: test_gradescope.py)."""
 import csv
 import io
-import json
-import os
 import subprocess
 import sys
-import zipfile
 
 import nbformat
 import pytest
@@ -48,37 +45,6 @@ def test_nbgrader_layout_gives_student_and_lesson(tmp_path):
     notebook.write_text("{}")
     (found,) = find_submissions(tmp_path / "submitted")
     assert (found.student, found.lesson_hint, found.path) == ("ada", "01_pooling", notebook)
-
-
-@pytest.mark.skipif(not LESSON_IDS, reason="no lessons yet")
-def test_gradescope_bundle_grades_a_simulated_autograder_tree(tmp_path):
-    lesson = LESSON_IDS[-1]
-    bundle = tmp_path / "autograder.zip"
-    assert main(["gradescope", lesson, "-o", str(bundle)]) == 0
-    root = tmp_path / "autograder"
-    with zipfile.ZipFile(bundle) as archive:
-        archive.extractall(root / "source")
-        assert archive.getinfo("run_autograder").external_attr >> 16 & 0o111
-    (root / "submission").mkdir()
-    nbformat.write(solved_release(lesson), str(root / "submission" / f"{lesson}.ipynb"))
-    env = dict(venv_env(), AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
-    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == results["max_score"] == get_lesson(lesson).points
-
-
-def test_gradescope_bundle_without_a_notebook_says_what_to_upload(tmp_path):
-    lesson = LESSON_IDS[-1]
-    main(["gradescope", lesson, "-o", str(tmp_path / "a.zip")])
-    root = tmp_path / "autograder"
-    zipfile.ZipFile(tmp_path / "a.zip").extractall(root / "source")
-    (root / "submission").mkdir()
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
-    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, check=True)
-    results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == 0 and "No .ipynb file was submitted" in results["output"]
 
 
 @pytest.mark.skipif(not LESSON_IDS, reason="no lessons yet")

@@ -84,7 +84,8 @@ def is_inside(path, folder):
 
 
 def is_course_path(path):
-    """True for the package and for anything in a course folder (see course_roots).
+    """True for the package, for anything in a course folder (see course_roots), and
+    for any other folder holding a copy of the course package (`autograder/reference`).
 
     Only the Python installation and environment are let through, even when they
     live inside such a folder (a virtual environment in the checkout).
@@ -94,6 +95,8 @@ def is_course_path(path):
         return True
     if any(is_inside(resolved, Path(prefix).resolve()) for prefix in python_prefixes()):
         return False
+    if (resolved / "autograder" / "reference").is_dir():  # another copy of the course, e.g. on PYTHONPATH
+        return True
     return any(is_inside(resolved, root) for root in course_roots())
 
 
