@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import compare
+from . import compare, in_place
 from .notebook import NotANotebook, cells_to_run, read_notebook, recognise_lesson
 from .runner import CallReport, Limits, Session
 
@@ -227,6 +227,7 @@ def judge_value(exercise, caller):
 
 
 def run_exercise(exercise, caller, seed):
+    exercise, caller = in_place.graded(exercise, caller)  # arguments updated in place are outputs too
     return ExerciseResult(exercise.name, [run_check(exercise, c, caller, seed) for c in exercise.checks])
 
 

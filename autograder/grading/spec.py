@@ -90,6 +90,10 @@ class Exercise:
     regimes:      the contract as a table of `Regime`s (argument kinds, edge
                   relations that change the arithmetic); tests/test_regimes.py
                   proves the hidden cases hit every one.
+    in_place:     (name, argument position) of each array argument the function
+                  updates in place, as torch's batch_norm updates running_mean;
+                  their values after the call are graded as extra outputs named
+                  after them, following output_names (see grading/in_place.py).
     """
     name: str
     checks: list
@@ -99,6 +103,7 @@ class Exercise:
     expected: Optional[Callable] = None
     kind: str = "function"
     regimes: list = field(default_factory=list)
+    in_place: tuple = ()
 
     @property
     def points(self):
