@@ -95,7 +95,8 @@ def test_a_hanging_cell_costs_that_cell_only(toy_lesson, tmp_path):
     result = grade_notebook(path, limits=Limits(cell_seconds=2, call_seconds=2))
     assert result.score == 6
     assert [c.status for c in result.cells] == ["ok", "timeout", "ok"]
-    assert "cell 1: CellTimeoutError: did not finish within 2 s" in result.notebook_notes()
+    # named as JupyterLab counts cells: from 1, markdown included
+    assert "cell 2 of 3: CellTimeoutError: did not finish within 2 s" in result.notebook_notes()
 
 
 def test_a_hanging_function_fails_its_checks_and_the_rest_is_graded(toy_lesson, tmp_path):

@@ -14,6 +14,7 @@ student's code produces is ever unpickled by the grader.
 import io
 import json
 import os
+import re
 import resource
 import struct
 import sys
@@ -218,6 +219,12 @@ def has_headroom():
 
 
 def run_cell(shell, header):
+    # The cell's own number, so a traceback says "Cell In[42]" for the notebook's 42nd cell
+    # (without history every cell would be In[1]); the grader names it "cell 42 of 71".
+    shell.execution_count = int(header.get("count") or 1)
+    tracebacks = []
+    # IPython prints a failing cell's traceback on stdout; keep it apart, as Jupyter does
+    shell._showtraceback = lambda etype, evalue, stb: tracebacks.append("\n".join(stb))
     with Captured() as captured:
         result = shell.run_cell(header["source"], store_history=False)
         images = figures_as_png() if header.get("figures") else []
@@ -227,6 +234,7 @@ def run_cell(shell, header):
     if error is not None:
         reply["ename"] = type(error).__name__
         reply["evalue"] = str(error)[:2000]
+        reply["traceback"] = "\n".join(tracebacks)[-MAX_TEXT:]
     # A memory bomb (stopped by MemoryError, or catching it) leaves its data in the
     # namespace; the grader then restarts the process, or every later call would fail.
     reply["low_memory"] = not has_headroom()
@@ -236,8 +244,15 @@ def run_cell(shell, header):
 def short_traceback(error):
     """The last frames of a traceback: the student's line that failed, not the harness."""
     frames = traceback.extract_tb(error.__traceback__)[1:]  # drop the harness frame
-    lines = [f'  line {f.lineno} in {f.name}: {(f.line or "").strip()}' for f in frames[-3:]]
+    lines = [f'  {cell_of(f.filename)}line {f.lineno}, in {f.name}: {(f.line or "").strip()}'
+             for f in frames[-3:]]
     return "\n".join(lines)
+
+
+def cell_of(filename):
+    """'Cell In[42], ' for code of the notebook's 42nd cell (IPython's name for it), else ''."""
+    match = re.match(r"<ipython-input-(\d+)-", filename)
+    return f"Cell In[{match.group(1)}], " if match else ""
 
 
 def call_function(shell, header, arrays):

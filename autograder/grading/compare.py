@@ -56,3 +56,42 @@ def describe_difference(got, expected, name="out"):
         lines.append(f"    first mismatch at index {index}: expected {expected[index]:.6g}, "
                      f"got {float(got[index]):.6g}")
     return lines
+
+
+# ------------------------------------------------- inputs as code a student can paste
+MAX_LITERAL_CHARS = 4000   # longer than this, an array is described instead of printed
+WIDTH = 100
+
+
+def array_assignment(name, array):
+    """`name = <NumPy code>` that rebuilds `array` exactly, or None when too long to read.
+
+    Floats are printed with as many digits as they need to round-trip, so the
+    student's copy holds the very numbers the grader used.
+    """
+    array = np.asarray(array)
+    dtype = "" if array.dtype in (np.float64, np.int64, np.bool_) else f", dtype=np.{array.dtype}"
+    shape = tuple(int(n) for n in array.shape)
+    head = f"{name} = "
+    if array.size == 0:
+        return f"{head}np.zeros({shape}{dtype})"
+    if array.ndim > 0 and array.dtype.kind == "f" and array.size > 1:
+        flat = array.reshape(-1)
+        if np.all(flat == flat[0]):
+            return f"{head}np.full({shape}, {flat[0].item()!r}{dtype})"
+        if np.array_equal(flat, np.arange(array.size)):
+            return f"{head}np.arange({float(array.size)!r}{dtype}).reshape{shape}"
+    options = dict(separator=", ", floatmode="unique", threshold=array.size + 1,
+                   max_line_width=WIDTH - len(head) - 9)
+    if array.ndim <= 1 or array.size <= SMALL:
+        text = f"{head}np.array({_rows(np.array2string(array, **options), len(head) + 9)}{dtype})"
+    else:
+        body = _rows(np.array2string(array.reshape(-1), **options), len(head) + 9)
+        text = f"{head}np.array({body}{dtype}).reshape{shape}"
+    return None if len(text) > MAX_LITERAL_CHARS else text
+
+
+def _rows(body, indent):
+    """numpy's rows re-indented under a prefix; no blank lines between the blocks of a 3-D array."""
+    rows = [row.rstrip() for row in body.split("\n") if row.strip()]
+    return ("\n" + " " * indent).join(rows)

@@ -6,20 +6,54 @@
 The same `run_exercise` scores a function called in the sandbox (grading) or
 in-process (the hidden-check cells of a source notebook, see autograder.hidden).
 """
+import functools
 import hashlib
 import inspect
+import re
 import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Optional
 from pathlib import Path
 
 import numpy as np
 
 from . import compare, in_place
-from .notebook import NotANotebook, cells_to_run, read_notebook, recognise_lesson
+from .notebook import NotANotebook, cell_labels, cells_to_run, read_notebook, recognise_lesson
+from .child import TEST_FUNCTIONS, NamedFunction
 from .runner import CallReport, Limits, Session
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]
+
+
+NOT_IMPLEMENTED = "not implemented yet: raise NotImplementedError was reached"
+
+
+@dataclass
+class Failure:
+    """Why a check failed, told on its smallest failing case.
+
+    cause:   what several failed checks can share: a misconception's sentence, an
+             error raised at the same line, "wrong values" ... ("" for none).
+    label:   how `cause` is introduced ("likely cause", "error", ...).
+    call:    lines of NumPy code rebuilding the case's inputs, then the call.
+    details: expected and obtained outputs, the first mismatch, the traceback.
+    summary: the same failure in one line, for a check whose cause was told above.
+    whole:   the failure says nothing about the case (the function is missing or a
+             stub), so one line can stand for every check of the exercise.
+    """
+    cause: str = ""
+    label: str = ""
+    call: list = field(default_factory=list)
+    details: list = field(default_factory=list)
+    summary: str = ""
+    whole: bool = False
+    size: int = 0          # entries of the case's inputs: the smallest failing case is shown
+    misconception: str = ""   # name of the known mistake matched (for the class report)
+
+    def lines(self, indent="    "):
+        head = [f"{indent}{self.label}: {self.cause}"] if self.cause else []
+        return head + [indent + line for line in self.call + self.details]
 
 
 @dataclass
@@ -28,11 +62,25 @@ class CheckResult:
     name: str
     points: float
     max_points: float
-    feedback: str = ""
+    feedback: str = ""          # this check on its own (Gradescope shows one test per check)
+    failure: Optional[Failure] = None
 
     @property
     def passed(self):
         return self.points == self.max_points
+
+    def mark(self):
+        return f"[{'PASS' if self.passed else 'FAIL'}] {self.name} ({self.points:g}/{self.max_points:g})"
+
+    def report_data(self):
+        """Machine-readable fields of this check's results.json test (its `extra_data`), for the
+        class report: not implemented (a stub, a missing function or answer), the known mistake."""
+        failure = self.failure or Failure()
+        missing = failure.whole and failure.cause.startswith(("no function named ", f"{self.exercise} has no answer"))
+        return {"exercise": self.exercise, "check": self.name,
+                "not_implemented": failure.cause == NOT_IMPLEMENTED or missing,
+                "misconception": failure.misconception,
+                "misconception_message": failure.cause if failure.misconception else ""}
 
 
 @dataclass
@@ -49,13 +97,43 @@ class ExerciseResult:
         return sum(c.max_points for c in self.checks)
 
     def feedback(self):
-        """Plain text for the student: one line per check, details under each failure."""
-        lines = [f"{self.name}: {self.points:g} / {self.max_points:g} points"]
+        """Plain text for the student, each cause told once.
+
+        One line when nothing of the function could be tried (a stub, a missing
+        function). Otherwise one line per check; failed checks that share a
+        cause get it once, at the top, with the smallest of their failing cases
+        in full, and then one line each.
+        """
+        header = f"{self.name}: {self.points:g} / {self.max_points:g} points"
+        failures = [c.failure for c in self.checks if c.failure is not None]
+        if failures and len(failures) == len(self.checks) and all(f.whole for f in failures) \
+                and len({f.cause for f in failures}) == 1:
+            return f"{header} - {failures[0].cause}"
+        groups = {}
         for check in self.checks:
-            mark = "PASS" if check.passed else "FAIL"
-            lines.append(f"  [{mark}] {check.name} ({check.points:g}/{check.max_points:g})")
-            if check.feedback:
-                lines.append(check.feedback)
+            if check.failure is not None and check.failure.cause:
+                groups.setdefault(check.failure.cause, []).append(check)
+        shared = {cause: checks for cause, checks in groups.items() if len(checks) > 1}
+        lines = [header]
+        shown = {}
+        for cause, checks in shared.items():
+            first = min(checks, key=lambda c: (c.failure.whole, c.failure.size))
+            shown[cause] = first
+            failure = first.failure
+            lines.append(f"  {failure.label}: {cause}")
+            lines.append(f"    ({len(checks)} failed checks; the smallest failing case, "
+                         f"from \"{first.name}\":)")
+            lines += [f"    {line}" for line in failure.call + failure.details]
+        for check in self.checks:
+            failure = check.failure
+            if failure is None:
+                lines.append(f"  {check.mark()}")
+            elif failure.cause in shared:
+                same = "the case above" if shown[failure.cause] is check else failure.summary
+                lines.append(f"  {check.mark()}: {same}")
+            else:
+                lines.append(f"  {check.mark()}")
+                lines += failure.lines("    ")
         return "\n".join(lines)
 
 
@@ -69,6 +147,8 @@ class GradeResult:
     sandbox: str = ""
     max_score_if_error: float = 0.0
     seconds: dict = field(default_factory=dict)   # wall time of "cells" and "checks"
+    cell_labels: dict = field(default_factory=dict)  # index -> 'cell 42 of 71 ("heading")'
+    n_cells: int = 0
 
     @property
     def score(self):
@@ -86,7 +166,7 @@ class GradeResult:
                 tests.append({"name": f"{exercise.name}: {check.name}", "score": check.points,
                               "max_score": check.max_points,
                               "status": "passed" if check.passed else "failed",
-                              "output": check.feedback or "passed"})
+                              "output": check.feedback or "passed", "extra_data": check.report_data()})
         notes = self.notebook_notes()
         if notes:
             tests.append({"name": "notebook: cells that did not run cleanly", "score": 0,
@@ -94,14 +174,30 @@ class GradeResult:
         summary = self.error or f"lesson {self.lesson}: {self.score:g} / {self.max_score:g} points"
         return {"score": self.score, "max_score": self.max_score, "output": summary,
                 "tests": tests, "extra_data": {"lesson": self.lesson, "seed": self.seed,
-                                               "sandbox": self.sandbox, "seconds": self.seconds}}
+                                               "sandbox": self.sandbox, "seconds": self.seconds,
+                                               "engine": engine_version(), "error": self.error}}
 
     def notebook_notes(self):
-        lines = []
+        """One line per cell that did not run cleanly; the release stubs' cells in one line."""
+        lines, stubs = [], []
         for cell in self.cells:
-            if cell.status in ("error", "timeout", "crashed"):
-                lines.append(f"cell {cell.index}: {cell.ename}: {cell.evalue}".rstrip(": "))
+            if cell.status not in ("error", "timeout", "crashed"):
+                continue
+            if cell.ename == "NotImplementedError" and not cell.evalue:
+                stubs.append(str(cell.index + 1))
+                continue
+            lines.append(f"{self.cell_name(cell.index)}: {cell.ename}: {cell.evalue}".rstrip(": "))
+        if stubs:
+            lines.insert(0, f"cell{'s' * (len(stubs) > 1)} {', '.join(stubs)} of {self.n_cells}: "
+                            f"{NOT_IMPLEMENTED} (an exercise, or a cell using one)")
         return "\n".join(lines)
+
+    def cell_name(self, index):
+        return self.cell_labels.get(index, f"cell {index + 1}")
+
+    def name_cells(self, text):
+        """IPython's 'Cell In[42]' (the child numbers cells by position) as 'cell 42 of 71'."""
+        return re.sub(r"Cell In\[(\d+)\]", lambda m: f"cell {m.group(1)} of {self.n_cells}", text)
 
 
 # ------------------------------------------------------------------ the checks
@@ -116,37 +212,87 @@ def as_output_list(value, output_names):
     return [np.asarray(v, dtype=np.float64) for v in value]
 
 
-def describe_call(exercise, case):
-    """'max_pool2d(x, kernel_size=3, stride=2)' with each array argument shown below it."""
+def case_size(case):
+    """Number of input entries of a case: smaller cases are tried (and shown) first."""
+    def size(value):
+        if isinstance(value, np.ndarray):
+            return value.size
+        if isinstance(value, NamedFunction):
+            return sum(size(p) for p in value.params)
+        if isinstance(value, (tuple, list)):
+            return sum(size(v) for v in value)
+        return 0
+    return size(tuple(case.args) + tuple(case.kwargs.values()))
+
+
+def argument_names(exercise, case):
     try:
         names = list(inspect.signature(exercise.reference).parameters)
     except (TypeError, ValueError):
         names = []
-    parts, shown = [], []
-    for i, arg in enumerate(case.args):
-        name = names[i] if i < len(names) else f"arg{i}"
-        if isinstance(arg, np.ndarray):
-            parts.append(name)
-            shown.append(compare.show_array(arg, f"{name} (shape {arg.shape})"))
-        else:
-            parts.append(repr(arg))
-    parts += [f"{k}={v!r}" for k, v in case.kwargs.items()]
-    call = f"    call: {exercise.name}({', '.join(parts)})"
+    return [names[i] if i < len(names) else f"arg{i}" for i in range(len(case.args))]
+
+
+def value_code(name, value, definitions):
+    """How `value` appears in the call; arrays and functions get a line in `definitions`."""
+    if isinstance(value, np.ndarray):
+        code = compare.array_assignment(name, value)
+        definitions.append(code if code is not None else (
+            f"# {name}: shape {value.shape}, values from {np.min(value):.4g} to {np.max(value):.4g} "
+            "(too large to print)"))
+        return name
+    if isinstance(value, NamedFunction):
+        definitions.append(function_code(name, value))
+        return name
+    return repr(value)
+
+
+def function_code(name, function):
+    """`name = lambda x, a=np.array(...): ...`: a test function the student can run."""
+    source = inspect.getsource(TEST_FUNCTIONS[function.name]).strip().rstrip(",")
+    params, body = source.split("lambda", 1)[1].split(":", 1)
+    extra = [p.strip() for p in params.split(",")][1:]
+    bound = [compare.array_assignment(p, v) or f"{p}=..." if isinstance(v, np.ndarray) else f"{p} = {v!r}"
+             for p, v in zip(extra, function.params)]
+    defaults = "".join(f", {b.replace(' = ', '=', 1)}" for b in bound)
+    return f"{name} = lambda x{defaults}: {body.strip()}"
+
+
+def call_code(exercise, case):
+    """NumPy code that rebuilds the case's inputs, then the call; runnable without the course."""
+    definitions, parts = [], []
+    for name, arg in zip(argument_names(exercise, case), case.args):
+        parts.append(value_code(name, arg, definitions))
+    for key, value in case.kwargs.items():
+        parts.append(f"{key}={value_code(key, value, definitions)}")
+    call = f"{exercise.name}({', '.join(parts)})"
     if case.note:
         call += f"    # {case.note}"
-    return [call] + shown
+    return [line for code in definitions for line in code.split("\n")] + [call]
+
+
+def call_summary(exercise, case):
+    """The call in one line, arrays by their shape: 'max_pool2d(x (1, 1, 5, 5), 2, stride=2)'."""
+    def short(value):
+        if isinstance(value, np.ndarray):
+            return f"array {tuple(value.shape)}"
+        return "<function>" if isinstance(value, NamedFunction) else repr(value)
+    parts = [f"{name} {short(arg)}" if isinstance(arg, (np.ndarray, NamedFunction)) else short(arg)
+             for name, arg in zip(argument_names(exercise, case), case.args)]
+    parts += [f"{key}={short(value)}" for key, value in case.kwargs.items()]
+    return f"{exercise.name}({', '.join(parts)})"
 
 
 def matching_misconception(exercise, case, got):
-    """The sentence of the first misconception whose output equals the student's."""
+    """The first misconception (a spec.Misconception) whose output equals the student's, or None."""
     for misconception in exercise.misconceptions:
         try:
             wrong = as_output_list(misconception.fn(*case.args, **case.kwargs), exercise.output_names)
         except Exception:  # noqa: BLE001 - a misconception may not apply to this case
             continue
         if len(wrong) == len(got) and all(compare.close(g, w) for g, w in zip(got, wrong)):
-            return misconception.message
-    return ""
+            return misconception
+    return None
 
 
 def expected_outputs(exercise, case, caller):
@@ -162,16 +308,41 @@ def expected_outputs(exercise, case, caller):
     return as_output_list(exercise.reference(*case.args, **case.kwargs), exercise.output_names)
 
 
+AN_EARLIER_CALL = "not called again: an earlier call "
+
+
+def error_failure(exercise, case, report):
+    """A call that raised, hung or crashed: the exception's own message on the error line."""
+    error, trace = report.error, report.traceback
+    if error.startswith("NotImplementedError"):
+        message = error.partition(":")[2].strip()
+        return Failure(cause=NOT_IMPLEMENTED, label="error", whole=not message,
+                       call=[] if not message else call_code(exercise, case),
+                       details=[f"message: {message}"] if message else [],
+                       summary=NOT_IMPLEMENTED, size=case_size(case))
+    if error.startswith(AN_EARLIER_CALL):
+        # the same cause as the call that killed the sandbox: "<name> did not return within 10 s"
+        return Failure(cause=f"{exercise.name} {error[len(AN_EARLIER_CALL):]}", label="error", whole=True,
+                       details=["not called again"], summary="not called again", size=case_size(case))
+    if error.startswith(f"no function named {exercise.name} "):
+        return Failure(cause=error, label="error", whole=True, summary=error, size=case_size(case))
+    where = trace.strip().splitlines()[-1].strip() if trace.strip() else ""
+    ename = error.split(":", 1)[0]
+    cause = f"{ename} raised at {where}" if where else error
+    details = [f"error: {error}"] + (["traceback (last calls):"] + trace.splitlines() if trace else [])
+    if not where and "did not return within" in error:
+        details = []
+    return Failure(cause=cause, label="exception" if where else "error", call=call_code(exercise, case),
+                   details=details,
+                   summary=f"{call_summary(exercise, case)}: {error}", size=case_size(case))
+
+
 def judge_case(exercise, check, case, caller):
-    """None when the case passes, else the feedback lines."""
+    """None when the case passes, else a Failure."""
     report = caller.call(exercise.name, case.args, case.kwargs, exercise.output_names,
                          return_args=check.kind == "unmodified")
     if not report.ok:
-        reason = report.error
-        if reason.startswith("NotImplementedError"):
-            reason = "not implemented yet (the function raises NotImplementedError)"
-        lines = describe_call(exercise, case) + [f"    error: {reason}"]
-        return lines + ([report.traceback] if report.traceback else [])
+        return error_failure(exercise, case, report)
     n_out = len(exercise.output_names)
     got = report.outputs[:n_out]
     if check.kind == "unmodified":
@@ -181,57 +352,102 @@ def judge_case(exercise, check, case, caller):
                    if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)]
         if not changed and len(after) == len(originals):
             return None
-        return describe_call(exercise, case) + [
-            "    the function changed its input array(s) in place; work on a copy "
-            "(e.g. np.pad or x.copy()) so the caller's data stays intact"]
-    expected = expected_outputs(exercise, case, caller)
+        message = ("the function changed its input array(s) in place; work on a copy "
+                   "(e.g. np.pad or x.copy()) so the caller's data stays intact")
+        return Failure(call=call_code(exercise, case), details=[message], summary=message,
+                       size=case_size(case))
+    try:
+        expected = expected_outputs(exercise, case, caller)
+    except RuntimeError as error:  # a composite whose expected result needs the student's parts
+        return Failure(call=call_code(exercise, case), details=[f"error: {error}"],
+                       summary=str(error), size=case_size(case))
     indices = check.outputs if check.outputs is not None else range(n_out)
-    lines = []
+    lines, shape_only = [], True
     for i in indices:
         name = exercise.output_names[i]
-        if check.kind == "shape":
+        if check.kind == "shape" or got[i].shape != expected[i].shape:
             if got[i].shape != expected[i].shape:
-                lines.append(f"    {name}: expected shape {expected[i].shape}, got {got[i].shape}")
+                lines.append(f"{name}: expected shape {expected[i].shape}, got shape {got[i].shape}")
         elif not compare.close(got[i], expected[i]):
-            lines += compare.describe_difference(got[i], expected[i], name)
+            shape_only = False
+            lines += [row[4:] for line in compare.describe_difference(got[i], expected[i], name)
+                      for row in line.split("\n")]
     if not lines:
         return None
-    hint = matching_misconception(exercise, case, got) if check.kind == "values" else ""
-    return describe_call(exercise, case) + lines + ([f"    likely cause: {hint}"] if hint else [])
+    hint = matching_misconception(exercise, case, got) if check.kind == "values" else None
+    last = lines[-1] if not shape_only else "; ".join(lines)
+    summary = f"{call_summary(exercise, case)}: {last}"
+    if hint:
+        return Failure(cause=hint.message, label="likely cause", call=call_code(exercise, case), details=lines,
+                       summary=summary, size=case_size(case), misconception=hint.name)
+    cause = "wrong output shape" if shape_only else "wrong values (no known mistake matches them)"
+    return Failure(cause=cause, label="failed", call=call_code(exercise, case), details=lines,
+                   summary=summary, size=case_size(case))
 
 
 def run_check(exercise, check, caller, seed):
-    rng = check_rng(seed, exercise.name, check.name)
-    cases = check.cases(rng) if exercise.kind == "function" else []
+    """Score one check; its cases run smallest first, so a failure is shown on the smallest."""
     if exercise.kind == "value":
-        lines = judge_value(exercise, caller)
+        failure = judge_value(exercise, caller)
     else:
-        lines = None
+        cases = sorted(check.cases(check_rng(seed, exercise.name, check.name)), key=case_size)
+        failure = None
         for case in cases:
-            lines = judge_case(exercise, check, case, caller)
-            if lines:
+            failure = judge_case(exercise, check, case, caller)
+            if failure:
                 break
-    if lines:
-        return CheckResult(exercise.name, check.name, 0.0, check.points, "\n".join(lines))
+    if failure:
+        text = "\n".join(failure.lines("    "))
+        return CheckResult(exercise.name, check.name, 0.0, check.points, text, failure)
     return CheckResult(exercise.name, check.name, float(check.points), check.points)
 
 
 def judge_value(exercise, caller):
     report = caller.call(exercise.name, kind="value")
     if not report.ok:
-        return [f"    {report.error}"]
+        return Failure(cause=report.error, label="error", whole=True, summary=report.error)
     expected = np.asarray(exercise.reference, dtype=np.float64)
     if compare.close(report.outputs[0], expected):
         return None
-    return [f"    {exercise.name} = {report.outputs[0].tolist()} is not the expected answer"]
+    message = f"{exercise.name} = {report.outputs[0].tolist()} is not the expected answer"
+    return Failure(details=[message], summary=message)
+
+
+UNCOUNTED = ("not counted yet: leaving the inputs unmodified earns its points once a "
+             "value check of this exercise passes")
 
 
 def run_exercise(exercise, caller, seed):
+    """Every check of `exercise`; "inputs left unmodified" counts only beside a right value.
+
+    A function that returns nothing right must earn nothing, and a stub that
+    returns zeros never touches its inputs.
+    """
     exercise, caller = in_place.graded(exercise, caller)  # arguments updated in place are outputs too
-    return ExerciseResult(exercise.name, [run_check(exercise, c, caller, seed) for c in exercise.checks])
+    checks = [run_check(exercise, c, caller, seed) for c in exercise.checks]
+    kinds = [c.kind for c in exercise.checks]
+    has_values = "values" in kinds
+    value_passed = any(r.passed for r, kind in zip(checks, kinds) if kind == "values")
+    if has_values and not value_passed:
+        for result, kind in zip(checks, kinds):
+            if kind == "unmodified" and result.passed:
+                result.points = 0.0
+                result.failure = Failure(details=[UNCOUNTED], summary=UNCOUNTED)
+                result.feedback = f"    {UNCOUNTED}"
+    return ExerciseResult(exercise.name, checks)
 
 
 # ------------------------------------------------------------- whole notebooks
+@functools.lru_cache(maxsize=None)
+def engine_version():
+    """The grading engine's version, recorded in every result so a report says what graded it."""
+    try:
+        from importlib.metadata import version
+        return version("cnn-internals-autograder")
+    except Exception:  # noqa: BLE001 - not installed as a package (a copied checkout)
+        return "unknown"
+
+
 def default_seed(notebook, lesson_id):
     """Reproducible per submission: the same code always meets the same cases."""
     digest = hashlib.sha256(lesson_id.encode())
@@ -269,7 +485,8 @@ def grade_notebook(path, seed=None, lesson_hint=None, limits=None, use_bwrap=Non
 def grade_parsed(notebook, lesson, seed=None, limits=None, use_bwrap=None, figures=False):
     """Grade an already-read notebook of `lesson` (used by the CLI and by nbgrader)."""
     seed = default_seed(notebook, lesson.id) if seed is None else int(seed)
-    result = GradeResult(lesson=lesson.id, seed=seed, max_score_if_error=lesson.points)
+    result = GradeResult(lesson=lesson.id, seed=seed, max_score_if_error=lesson.points,
+                         cell_labels=cell_labels(notebook), n_cells=len(notebook.cells))
     with Session(support_files(lesson.id), limits or Limits(), use_bwrap, figures) as session:
         started = time.perf_counter()
         for index, source in cells_to_run(notebook):
@@ -280,7 +497,21 @@ def grade_parsed(notebook, lesson, seed=None, limits=None, use_bwrap=None, figur
         result.seconds = {"cells": round(cells_done - started, 3),
                           "checks": round(time.perf_counter() - cells_done, 3)}
         result.sandbox = session.isolation()  # known once the children have started
+    name_cells_in(result)
     return result
+
+
+def name_cells_in(result):
+    """Tracebacks and causes name cells as the student sees them, not as IPython numbered them."""
+    for cell in result.cells:
+        cell.traceback = result.name_cells(cell.traceback)
+    for check in (c for e in result.exercises for c in e.checks):
+        check.feedback = result.name_cells(check.feedback)
+        failure = check.failure
+        if failure is not None:
+            failure.cause, failure.summary = result.name_cells(failure.cause), result.name_cells(failure.summary)
+            failure.call = [result.name_cells(line) for line in failure.call]
+            failure.details = [result.name_cells(line) for line in failure.details]
 
 
 class InProcessCaller:

@@ -124,3 +124,20 @@ def recognise_lesson(notebook, hint=None):
         raise NotANotebook("this notebook does not belong to any lesson of the course "
                            "(none of the exercise functions is defined)")
     return best
+
+
+def cell_labels(notebook):
+    """{index: 'cell 42 of 71 ("Max pooling, backward")'}: cells named as JupyterLab counts them.
+
+    The number counts every cell, markdown included, from 1; the title is the last
+    markdown heading above the cell, so the student finds it in the table of contents.
+    """
+    labels, heading, total = {}, "", len(notebook.cells)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            titles = [line.lstrip("#").strip() for line in cell.source.splitlines()
+                      if line.startswith("#") and line.lstrip("#").strip()]
+            heading = titles[-1] if titles else heading
+        title = heading if len(heading) <= 60 else heading[:57] + "..."
+        labels[index] = f"cell {index + 1} of {total}" + (f' ("{title}")' if title else "")
+    return labels

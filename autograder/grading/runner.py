@@ -47,6 +47,7 @@ class CellReport:
     ename: str = ""
     evalue: str = ""
     images: list = field(default_factory=list)
+    traceback: str = ""      # IPython's, plain text; its "Cell In[k]" is the notebook's k-th cell
 
 
 @dataclass
@@ -187,7 +188,7 @@ class Session:
         self.workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
         for name, content in notebook_dir_files.items():
             (self.workdir / name).write_bytes(content)
-        self.good_cells = []     # sources that ran without error, replayed after a restart
+        self.good_cells = []     # (source, count) of cells that ran without error, replayed after a restart
         self.restarts = 0
         self.seq = 0             # number of the last request; replies must echo it
         self.child = None
@@ -215,12 +216,13 @@ class Session:
         uid = child_uid(self.use_bwrap)
         self.child_uids.add("root" if uid is None and os.geteuid() == 0 else "uid")
         self.child = Child(self.workdir, self.use_bwrap, self.limits, uid)
-        for source in list(self.good_cells):
+        for source, count in list(self.good_cells):
             try:
-                self._request({"op": "run_cell", "source": source}, (), self.limits.cell_seconds)
+                self._request({"op": "run_cell", "source": source, "count": count}, (),
+                              self.limits.cell_seconds)
             except ChildFailed:
                 self._drop_child()
-                self.good_cells.remove(source)  # it behaved differently this time; leave it out
+                self.good_cells.remove((source, count))  # it behaved differently this time; leave it out
                 return self._ensure_child()
 
     def _drop_child(self):
@@ -258,8 +260,8 @@ class Session:
         """Execute one cell; its failure never stops the next one."""
         try:
             self._ensure_child()
-            header, _ = self._request({"op": "run_cell", "source": source, "figures": self.figures},
-                                      (), self.limits.cell_seconds)
+            header, _ = self._request({"op": "run_cell", "source": source, "figures": self.figures,
+                                       "count": index + 1}, (), self.limits.cell_seconds)
         except ChildFailed as failure:
             self._drop_child()
             status = "timeout" if str(failure) == "timeout" else "crashed"
@@ -273,7 +275,7 @@ class Session:
             header = dict(header, ok=False, ename="MemoryError", evalue=(
                 "the cell left the process without free memory; it was restarted without this cell"))
         if header.get("ok"):
-            self.good_cells.append(source)
+            self.good_cells.append((source, index + 1))
         images = header.get("images")
         # capped again here: the child is the student's, it may send anything
         return CellReport(index, "ok" if header.get("ok") else "error",
@@ -281,6 +283,7 @@ class Session:
                           stderr=str(header.get("stderr", ""))[:MAX_TEXT + 100],
                           ename=str(header.get("ename", ""))[:100],
                           evalue=str(header.get("evalue", ""))[:2000],
+                          traceback=str(header.get("traceback", ""))[:MAX_TEXT + 100],
                           images=[i for i in (images if isinstance(images, list) else [])[:3]
                                   if isinstance(i, str) and len(i) <= MAX_IMAGE_CHARS])
 
