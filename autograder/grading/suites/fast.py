@@ -105,43 +105,25 @@ def own_pieces(name, reference, chained, n_outputs=1):
     return expected
 
 
-def window_regimes(fn, dilation=False, stride_default=1):
-    """Regimes of a sliding-window operation: kernel, stride, padding (and dilation) kinds and relations."""
-    def stride_of(a):
-        return _pair(a["kernel_size"] if a["stride"] is None else a["stride"])
+def _channels_per_group(a):
+    return np.shape(a["x"])[1] // a.get("groups", 1)
 
-    def span(a):
-        d = _pair(a.get("dilation", 1))
-        return tuple(dd * (k - 1) + 1 for k, dd in zip(_pair(a["kernel_size"]), d))
 
-    def leftover(a):
-        sizes = _size(a)
-        return any((n + 2 * p - s_) % s for n, p, s_, s in zip(sizes, _pair(a["padding"]), span(a), stride_of(a)))
-
-    regimes = [
-        when(fn, "kernel_size an int", lambda a: not _is_pair(a["kernel_size"])),
+def kernel_regimes(fn):
+    """What every window operation's table has: kernel and stride kinds, padding, batch."""
+    return [
         when(fn, "kernel_size a pair of unequal values",
              lambda a: _is_pair(a["kernel_size"]) and len(set(a["kernel_size"])) > 1),
-        when(fn, "kernel 1x1", lambda a: _pair(a["kernel_size"]) == (1, 1)),
         when(fn, "stride a pair", lambda a: _is_pair(a["stride"])),
-        when(fn, "stride < kernel (windows overlap)",
-             lambda a: any(s < k for s, k in zip(stride_of(a), span(a)))),
-        when(fn, "stride = kernel (windows tile)", lambda a: stride_of(a) == span(a)),
-        when(fn, "stride > kernel (pixels skipped)", lambda a: any(s > k for s, k in zip(stride_of(a), span(a)))),
-        when(fn, "stride does not divide (pixels left over)", leftover),
-        when(fn, "padding 0", lambda a: _pair(a["padding"]) == (0, 0)),
         when(fn, "padding > 0", lambda a: any(_pair(a["padding"]))),
-        when(fn, "padding a pair of unequal values",
-             lambda a: _is_pair(a["padding"]) and len(set(a["padding"])) > 1),
-        when(fn, "non-square input", lambda a: len(set(_size(a))) > 1),
         when(fn, "batch N > 1", lambda a: _shape(a)[0] > 1),
-        when(fn, "channels C > 1", lambda a: _shape(a)[1] > 1),
     ]
-    if stride_default is None:
-        regimes.append(when(fn, "stride omitted (defaults to kernel_size)", lambda a: a["stride"] is None))
-    if dilation:
-        regimes.append(when(fn, "dilation > 1", lambda a: any(d > 1 for d in _pair(a["dilation"]))))
-    return regimes
+
+
+def _windows_overlap(a):
+    """Some axis steps by less than the window's span: d*(k - 1) + 1."""
+    kernel = np.shape(a["w"])[2:] if "w" in a else _pair(a["kernel_size"])
+    return any(s < d * (k - 1) + 1 for s, d, k in zip(_pair(a["stride"]), _pair(a["dilation"]), kernel))
 
 
 def _shape(a):
@@ -229,8 +211,11 @@ POOL_WINDOWS = Exercise(
         Check("stride larger than the kernel, sizes that do not divide", 2, pool_windows_cases_leftover),
     ],
     misconceptions=POOL_WINDOWS_MISCONCEPTIONS,
-    regimes=window_regimes(ref.pool_windows, stride_default=None) + [
-        when(ref.pool_windows, "value other than 0", lambda a: a["value"] != 0)],
+    regimes=kernel_regimes(ref.pool_windows) + [
+        when(ref.pool_windows, "stride omitted (defaults to kernel_size)", lambda a: a["stride"] is None),
+        when(ref.pool_windows, "padding with a value other than 0",
+             lambda a: any(_pair(a["padding"])) and a["value"] != 0),
+        when(ref.pool_windows, "channels C > 1", lambda a: np.shape(a["x"])[1] > 1)],
 )
 
 
@@ -278,9 +263,13 @@ MAX_POOL2D = Exercise(
                       max_pool2d_zero_padding),
         Misconception("stride defaults to 1", STRIDE_DEFAULT, max_pool2d_stride_one),
     ],
-    regimes=window_regimes(max_pool2d_lesson, stride_default=None) + [
-        when(max_pool2d_lesson, "padding > 0 with an all-negative border window",
-             lambda a: any(_pair(a["padding"])) and np.max(a["x"]) < 0)],
+    regimes=[
+        when(max_pool2d_lesson, "kernel_size a pair of unequal values",
+             lambda a: _is_pair(a["kernel_size"]) and len(set(a["kernel_size"])) > 1),
+        when(max_pool2d_lesson, "stride omitted (defaults to kernel_size)", lambda a: a["stride"] is None),
+        when(max_pool2d_lesson, "padding > 0 with all-negative inputs",
+             lambda a: any(_pair(a["padding"])) and np.max(a["x"]) < 0),
+        when(max_pool2d_lesson, "batch N > 1", lambda a: np.shape(a["x"])[0] > 1)],
 )
 
 
@@ -376,7 +365,10 @@ IM2COL = Exercise(
         Check("dilation", 3, im2col_cases_dilation),
     ],
     misconceptions=IM2COL_MISCONCEPTIONS,
-    regimes=window_regimes(ref.im2col, dilation=True),
+    regimes=kernel_regimes(ref.im2col) + [
+        when(ref.im2col, "dilation > 1", lambda a: any(d > 1 for d in _pair(a["dilation"]))),
+        when(ref.im2col, "channels C > 1 and a kernel larger than 1x1",
+             lambda a: np.shape(a["x"])[1] > 1 and _pair(a["kernel_size"]) != (1, 1))],
 )
 
 
@@ -474,7 +466,9 @@ COL2IM = Exercise(
         Check("stride and dilation", 2, col2im_cases_dilation),
     ],
     misconceptions=COL2IM_MISCONCEPTIONS,
-    regimes=window_regimes(ref.col2im, dilation=True),
+    regimes=kernel_regimes(ref.col2im) + [
+        when(ref.col2im, "dilation > 1", lambda a: any(d > 1 for d in _pair(a["dilation"]))),
+        when(ref.col2im, "stride < kernel span (windows overlap)", _windows_overlap)],
 )
 
 
@@ -574,25 +568,17 @@ def conv2d_cases_groups(rng):
                  note="depthwise: one filter per channel")]
 
 
-def conv_regimes(fn, bias=True):
-    regimes = [
+def conv_regimes(fn):
+    """The regimes of conv2d and conv2d_backward."""
+    return [
         when(fn, "stride > 1", lambda a: any(s > 1 for s in _pair(a["stride"]))),
-        when(fn, "stride a pair of unequal values", lambda a: _is_pair(a["stride"]) and len(set(a["stride"])) > 1),
         when(fn, "padding > 0", lambda a: any(_pair(a["padding"]))),
         when(fn, "dilation > 1", lambda a: any(d > 1 for d in _pair(a["dilation"]))),
         when(fn, "groups > 1", lambda a: a["groups"] > 1),
-        when(fn, "groups = C_in (depthwise)", lambda a: a["groups"] > 1 and a["groups"] == np.shape(a["x"])[1]),
-        when(fn, "non-square kernel", lambda a: len(set(np.shape(a["w"])[2:])) > 1),
-        when(fn, "kernel larger than 1x1 with C_in > 1",
-             lambda a: np.shape(a["x"])[1] > a["groups"] and np.prod(np.shape(a["w"])[2:]) > 1),
+        when(fn, "C_in / groups > 1 and a kernel larger than 1x1",
+             lambda a: _channels_per_group(a) > 1 and np.prod(np.shape(a["w"])[2:]) > 1),
         when(fn, "batch N > 1", lambda a: np.shape(a["x"])[0] > 1),
-        when(fn, "stride < kernel (windows overlap)",
-             lambda a: any(s < d * (k - 1) + 1 for s, d, k in zip(_pair(a["stride"]), _pair(a["dilation"]),
-                                                                     np.shape(a["w"])[2:]))),
     ]
-    if bias:
-        regimes.append(when(fn, "bias given", lambda a: a["b"] is not None))
-    return regimes
 
 
 CONV2D = Exercise(
@@ -606,7 +592,11 @@ CONV2D = Exercise(
         Check("groups", 4, conv2d_cases_groups),
     ],
     misconceptions=CONV2D_MISCONCEPTIONS,
-    regimes=conv_regimes(ref_conv.conv2d),
+    regimes=conv_regimes(ref_conv.conv2d) + [
+        when(ref_conv.conv2d, "stride a pair of unequal values",
+             lambda a: _is_pair(a["stride"]) and len(set(a["stride"])) > 1),
+        when(ref_conv.conv2d, "non-square kernel", lambda a: len(set(np.shape(a["w"])[2:])) > 1),
+        when(ref_conv.conv2d, "bias given", lambda a: a["b"] is not None)],
 )
 
 
@@ -662,7 +652,8 @@ CONV2D_BACKWARD = Exercise(
         Misconception("im2col column order not matching the weight reshape", WEIGHT_ORDER,
                       conv2d_backward_weight_kernel_major),
     ],
-    regimes=conv_regimes(ref_conv.conv2d_backward, bias=False),
+    regimes=conv_regimes(ref_conv.conv2d_backward) + [
+        when(ref_conv.conv2d_backward, "stride < kernel span (windows overlap)", _windows_overlap)],
 )
 
 
@@ -713,8 +704,8 @@ WINOGRAD_F23 = Exercise(
     ],
     regimes=[
         Regime("one tile (d of shape (4,))", lambda case: np.ndim(case.args[0]) == 1),
-        Regime("a batch of tiles", lambda case: np.ndim(case.args[0]) > 1),
-        Regime("an asymmetric filter (g0 != g2)", lambda case: case.args[1][..., 0] != case.args[1][..., 2]),
+        Regime("a batch of tiles (d of shape (..., 4))", lambda case: np.ndim(case.args[0]) > 1),
+        Regime("an asymmetric filter (g0 != g2)", lambda case: bool(np.any(case.args[1][..., 0] != case.args[1][..., 2]))),
     ],
 )
 
@@ -779,7 +770,6 @@ WINOGRAD_CONV2D = Exercise(
         Regime("channels C_in > 1", lambda case: np.shape(case.args[0])[1] > 1),
         Regime("C_out > 1", lambda case: np.shape(case.args[1])[0] > 1),
         Regime("batch N > 1", lambda case: np.shape(case.args[0])[0] > 1),
-        Regime("more than one tile", lambda case: min(np.shape(case.args[0])[2:]) > 4),
     ],
 )
 
