@@ -68,6 +68,39 @@ def grade_folder(folder, args, limits):
     csv_path = Path(args.output or "grades.csv")
     csv_path.write_text(batch.grades_csv(graded))
     print(f"per-exercise scores: {csv_path}")
+    if args.results:
+        count = batch.write_results(graded, folder, args.results)
+        print(f"{count} results.json files (for `python -m autograder report`): {args.results}")
+    return 0
+
+
+def command_report(args):
+    """The class report: an HTML page (figures inline) and a CSV of the student table."""
+    from . import report
+
+    if bool(args.gradebook) == bool(args.results):
+        raise UsageError("give results (files or folders) or --gradebook DB --lesson L, not both or neither")
+    if args.gradebook and not args.lesson:
+        raise UsageError("--gradebook needs --lesson (the nbgrader assignment, e.g. 01_pooling)")
+    if not Path(args.output).resolve().parent.is_dir():
+        raise UsageError(f"the folder of {args.output} does not exist")
+    progress = sys.stderr.isatty() or args.progress
+    try:
+        if args.gradebook:
+            loaded = report.load_gradebook(args.gradebook, args.lesson, progress=progress)
+        else:
+            loaded = report.load_results(args.results, progress=progress)
+    except report.ReportError as problem:
+        raise UsageError(str(problem)) from None
+    if not loaded.submissions:
+        raise UsageError(f"none of the {len(loaded.problems)} results files could be read: "
+                         + "; ".join(f"{f}: {r}" for f, r in loaded.problems[:3]))
+    summary = report.summarize(loaded, anonymize=args.anonymize)
+    html_path, csv_path = report.write_report(summary, args.output, args.csv)
+    for problem in summary["problems"]:
+        print(f"{problem['file']}: {problem['reason']}", file=sys.stderr)
+    lessons = ", ".join(f"{k} ({v['students']} students)" for k, v in summary["lessons"].items())
+    print(f"{html_path}: report on {lessons}; student table: {csv_path}")
     return 0
 
 
@@ -126,7 +159,19 @@ def build_parser():
     grade.add_argument("--lesson", help="lesson id, when the notebook does not say (e.g. 01_pooling)")
     grade.add_argument("--cell-timeout", type=float, default=30.0, help="seconds per cell")
     grade.add_argument("--call-timeout", type=float, default=10.0, help="seconds per function call")
+    grade.add_argument("--results", metavar="DIR", help="folders: also write each student's results.json "
+                                                       "into DIR (the input of `report`)")
     grade.set_defaults(run=command_grade)
+
+    report = commands.add_parser("report", help="class report: score distributions, common mistakes")
+    report.add_argument("results", nargs="*", help="results.json files, folders of them, or grades CSVs")
+    report.add_argument("-o", "--output", default="report.html", help="the HTML page to write")
+    report.add_argument("--csv", help="the student table as CSV (default: the page's name with .csv)")
+    report.add_argument("--gradebook", help="an nbgrader gradebook.db instead of results files")
+    report.add_argument("--lesson", help="with --gradebook: the lesson (nbgrader assignment)")
+    report.add_argument("--anonymize", action="store_true", help="pseudonyms instead of student names")
+    report.add_argument("--progress", action="store_true", help="show the progress bar even when piped")
+    report.set_defaults(run=command_report)
 
     release = commands.add_parser("release", help="regenerate release/ from source/ with nbgrader")
     release.add_argument("lessons", nargs="*", help="lesson ids (default: all)")

@@ -28,7 +28,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Integer
 
-from .grading.grader import grade_parsed
+from .grading.grader import GradeResult, grade_parsed
 from .grading.notebook import (NotANotebook, is_hidden_check, metadata_of, nbgrader_meta, read_notebook,
                                recognise_lesson)
 from .grading.runner import Limits
@@ -47,6 +47,7 @@ class GradeWithEngine(NbGraderPreprocessor):
             lesson = recognise_lesson(nb, hint)
         except NotANotebook as problem:
             self._fail_hidden_cells(nb, str(problem))
+            self._record_results(nb, GradeResult(error=str(problem)))
             return nb, resources
         limits = Limits(cell_seconds=self.cell_timeout, call_seconds=self.call_timeout,
                         memory_bytes=self.memory_mb * 2**20)
@@ -55,7 +56,17 @@ class GradeWithEngine(NbGraderPreprocessor):
                       lesson.id, result.score, result.max_score, result.seed, result.sandbox)
         self._write_cell_outputs(nb, result)
         self._write_hidden_outputs(nb, lesson, result)
+        self._record_results(nb, result)
         return nb, resources
+
+    @staticmethod
+    def _record_results(nb, result):
+        """The results.json of this grading in the autograded notebook's metadata, for the class
+        report (autograder.report reads it beside the gradebook, which keeps only cell scores)."""
+        meta = nb.metadata.get("autograder")
+        meta = dict(meta) if isinstance(meta, dict) else {}
+        meta["results"] = result.to_gradescope()
+        nb.metadata["autograder"] = meta
 
     @staticmethod
     def _write_cell_outputs(nb, result):

@@ -9,6 +9,7 @@ N jobs on N cores grade about N times as fast.
 """
 import csv
 import io
+import json
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,19 @@ def grades_csv(graded):
                          f"{result.max_score:g}", result.seed, *[points.get(n, "") for n in names],
                          result.error])
     return out.getvalue()
+
+
+def write_results(graded, folder, destination):
+    """Each student's results.json (Gradescope's format, plus the student's name) under `destination`,
+    at the submission's path relative to `folder` with .json: ada.ipynb -> ada.json. Returns the count."""
+    for submission, result in graded:
+        data = result.to_gradescope()
+        data["extra_data"]["student"] = submission.student
+        data["extra_data"]["lesson"] = result.lesson or submission.lesson_hint or ""
+        path = Path(destination) / Path(submission.path).relative_to(folder).with_suffix(".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=1) + "\n")
+    return len(graded)
 
 
 def summary_table(graded):
