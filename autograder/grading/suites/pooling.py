@@ -24,11 +24,14 @@ that zero padding cannot pass for -inf padding. A misconception is named in
 feedback when its output equals the student's; the first match in list order
 wins, so the more specific ones come first.
 """
+import inspect
+import warnings
+
 import numpy as np
 
 from autograder.reference import pooling as ref
 
-from ..spec import Case, Check, Exercise, Lesson, Misconception
+from ..spec import Case, Check, Exercise, Lesson, Misconception, Regime
 
 # ---------------------------------------------------------------------------
 # Inputs
@@ -144,6 +147,126 @@ def _count_real(cells, hw, padding):
 
 
 # ---------------------------------------------------------------------------
+# Regimes: what a case's own arguments say about it (tests/test_regimes.py)
+# ---------------------------------------------------------------------------
+
+def _arguments(function, case):
+    """The case's arguments by parameter name, defaults filled in."""
+    bound = inspect.signature(function).bind(*case.args, **case.kwargs)
+    bound.apply_defaults()
+    return bound.arguments
+
+
+def _is_pair(value):
+    return isinstance(value, (tuple, list))
+
+
+def _uneven(value):
+    """A pair with two different values (a non-square kernel, unequal strides)."""
+    return _is_pair(value) and value[0] != value[1]
+
+
+def _dims(a):
+    """(n, k, s, p) of the height and of the width of a pooling call's arguments `a`."""
+    kernel = _pair(a["kernel_size"])
+    stride = kernel if a["stride"] is None else _pair(a["stride"])
+    return list(zip(a["x"].shape[2:], kernel, stride, _pair(a["padding"])))
+
+
+def _overhang(n, k, s, p, ceil_mode):
+    """How many pixels the last window reaches past the padded input (<= 0: it fits)."""
+    return (ref.pool_output_size(n, k, s, p, ceil_mode=ceil_mode) - 1) * s + k - (n + 2 * p)
+
+
+def _dims_where(test):
+    """a -> whether test(n, k, s, p, ceil_mode) holds along the height or the width."""
+    return lambda a: any(test(n, k, s, p, a["ceil_mode"]) for n, k, s, p in _dims(a))
+
+
+# the relations along one dimension that change the arithmetic
+def _rounds_down(n, k, s, p, ceil):
+    return not ceil and (n + 2 * p - k) % s != 0
+
+
+def _partial(n, k, s, p, ceil):
+    return ceil and _overhang(n, k, s, p, ceil) >= 1
+
+
+def _overhang_2(n, k, s, p, ceil):
+    return ceil and _overhang(n, k, s, p, ceil) >= 2
+
+
+def _exact(n, k, s, p, ceil):
+    return ceil and (n + 2 * p - k) % s == 0
+
+
+def _dropped(n, k, s, p, ceil):
+    return ceil and _ceil_size(n, k, s, p) != ref.pool_output_size(n, k, s, p, ceil_mode=True)
+
+
+def _windows(a):
+    """(N*C, pixels) values of the real pixels of every window, and whether it reaches past x."""
+    x = a["x"]
+    kernel, stride, padding, out = _geometry(x.shape, a["kernel_size"], a["stride"],
+                                             a["padding"], a["ceil_mode"])
+    height, width = x.shape[2:]
+    for i, j in np.ndindex(*out):
+        cells = _window_cells(i, j, kernel, stride, padding)
+        real = [(r, c) for r, c in cells if 0 <= r < height and 0 <= c < width]
+        values = x[:, :, [r for r, _ in real], [c for _, c in real]]
+        yield values.reshape(-1, len(real)), len(real) < len(cells)
+
+
+def _negative_window(a, past_edge=False):
+    return any((values < 0).all(axis=1).any() for values, outside in _windows(a)
+               if outside or not past_edge)
+
+
+def _tied_window(a):
+    return any(((values == values.max(axis=1, keepdims=True)).sum(axis=1) > 1).any()
+               for values, _ in _windows(a))
+
+
+def _regime(function, name, test):
+    """A Regime of `function`'s cases: test(arguments by name) -> bool."""
+    return Regime(name, lambda case: bool(test(_arguments(function, case))))
+
+
+def _window_regimes(function, *names):
+    """The regimes called `names` of a sliding-window pooling function (forward or backward)."""
+    table = {
+        "stride=None": lambda a: a["stride"] is None,
+        "kernel_size, stride or padding given as a pair":
+            lambda a: any(_is_pair(a[k]) for k in ("kernel_size", "stride", "padding")),
+        "non-square kernel (kH != kW)": lambda a: _uneven(a["kernel_size"]),
+        "a stride pair with sH != sW": lambda a: _uneven(a["stride"]),
+        "stride < kernel_size: overlapping windows":
+            lambda a: any(s < k for n, k, s, p in _dims(a)),
+        "stride >= 2": lambda a: any(s >= 2 for n, k, s, p in _dims(a)),
+        "padding > 0": lambda a: any(p > 0 for n, k, s, p in _dims(a)),
+        "padding > 0 with count_include_pad=True":
+            lambda a: a["count_include_pad"] and any(p > 0 for n, k, s, p in _dims(a)),
+        "padding > 0 with count_include_pad=False":
+            lambda a: not a["count_include_pad"] and any(p > 0 for n, k, s, p in _dims(a)),
+        "a window whose pixels are all negative": _negative_window,
+        "a window reaching past the input whose pixels are all negative":
+            lambda a: _negative_window(a, past_edge=True),
+        "tied maxima in a window": _tied_window,
+        "floor mode: a stride that does not divide, the last pixels are left out":
+            _dims_where(_rounds_down),
+        "ceil_mode: a partial last window overhangs by >= 1 pixel": _dims_where(_partial),
+        "ceil_mode: the last window overhangs by >= 2 pixels (stride >= 3)":
+            _dims_where(_overhang_2),
+        "ceil_mode: the stride divides, no partial window (overhang 0)": _dims_where(_exact),
+        "ceil_mode: a last window that would start in the padding is dropped":
+            _dims_where(_dropped),
+        "channels > 1": lambda a: a["x"].shape[1] > 1,
+        "batch > 1": lambda a: a["x"].shape[0] > 1,
+    }
+    return [_regime(function, name, table[name]) for name in names]
+
+
+# ---------------------------------------------------------------------------
 # pool_output_size
 # ---------------------------------------------------------------------------
 
@@ -212,8 +335,9 @@ def output_size_cases_stride_none(rng):
 def output_size_cases_ceil(rng):
     """ceil_mode cases where no window starts in the padding (torch's drop rule is idle)."""
     cases = [Case((6, 3, 2), {"ceil_mode": True}, "2.5 rounds up to 3"),
-             Case((7, 2, 2), {"ceil_mode": True}), Case((6, 3, 2, 1), {"ceil_mode": True})]
-    while len(cases) < 5:
+             Case((7, 2, 2), {"ceil_mode": True}), Case((6, 3, 2, 1), {"ceil_mode": True}),
+             Case((7, 3, 2), {"ceil_mode": True}, "(7 - 3)/2 + 1 = 3 exactly: nothing to round")]
+    while len(cases) < 6:
         n, k, s, p = (int(rng.integers(5, 25)), int(rng.integers(2, 6)), int(rng.integers(2, 4)),
                       int(rng.integers(0, 2)))
         if _ceil_size(n, k, s, p) == ref.pool_output_size(n, k, s, p, ceil_mode=True) \
@@ -244,11 +368,25 @@ POOL_OUTPUT_SIZE = Exercise(
         Check("the worked examples", 1, output_size_cases_worked),
         Check("a stride that does not divide rounds down", 1, output_size_cases_not_dividing),
         Check("padding on both sides", 1, output_size_cases_padding),
-        Check("stride=None means stride = kernel_size", 1, output_size_cases_stride_none),
-        Check("ceil_mode rounds up", 1, output_size_cases_ceil),
+        Check("stride=None means stride = kernel_size, with and without padding", 1,
+              output_size_cases_stride_none),
+        Check("ceil_mode rounds up (nothing to round when the stride divides), with and "
+              "without padding", 1, output_size_cases_ceil),
         Check("ceil_mode drops a last window that would start in the padding", 1,
               output_size_cases_ceil_drop),
     ],
+    regimes=[
+        _regime(ref.pool_output_size, name, lambda a, test=test: test(
+            a["n"], a["kernel_size"], a["kernel_size"] if a["stride"] is None else a["stride"],
+            a["padding"], a["ceil_mode"]))
+        for name, test in [
+            ("floor mode: a stride that does not divide, the last pixels are left out",
+             _rounds_down),
+            ("ceil_mode: a partial last window overhangs by >= 1 pixel", _partial),
+            ("ceil_mode: the stride divides, no partial window (overhang 0)", _exact),
+            ("ceil_mode: a last window that would start in the padding is dropped", _dropped),
+            ("padding > 0", lambda n, k, s, p, ceil: p > 0)]
+    ] + [_regime(ref.pool_output_size, "stride=None", lambda a: a["stride"] is None)],
     # the first one whose output equals the student's is named in feedback: the ceil_mode
     # ones come first because their outputs can coincide with "rounded up" and "no + 1"
     misconceptions=[
@@ -335,58 +473,86 @@ def max_cases_padding(rng):
     return [Case((-1 - SEED_3X3, 2), {"stride": 1, "padding": 1},
                  "3x3 input with padding 1, made negative"),
             Case((negative(rng, (1, 1, 5, 5)), 3), {"stride": 2, "padding": 1}),
-            Case((distinct(rng, (1, 2, 4, 5)), 3), {"stride": 1, "padding": 1}),
-            Case((negative(rng, (1, 1, 4, 6)), (2, 3)), {"stride": (2, 2), "padding": (1, 1)})]
+            Case((distinct(rng, (1, 1, 4, 5)), 3), {"stride": 1, "padding": 1})]
 
 
 def max_cases_not_dividing(rng):
     return [Case((distinct(rng, (1, 1, 6, 6)), 3), {"stride": 2}, "(6 - 3)/2 + 1 = 2.5 -> 2"),
-            Case((distinct(rng, (1, 2, 5, 7)), 2), {"stride": 2}),
+            Case((distinct(rng, (1, 1, 5, 7)), 2), {"stride": 2}),
             Case((distinct(rng, (1, 1, 7, 8)), 3), {"stride": 3})]
 
 
-def max_cases_overlap(rng):
-    return [Case((distinct(rng, (1, 1, 7, 7)), 3), {"stride": 2}, "overlapping, as in AlexNet"),
-            Case((distinct(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
-            Case((distinct(rng, (1, 1, 6, 4)), (2, 3)), {"stride": (1, 2)})]
+def max_cases_pairs(rng):
+    return [Case((distinct(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
+            Case((distinct(rng, (1, 1, 6, 5)), (2, 3)), {"stride": (1, 2)}),
+            Case((negative(rng, (1, 1, 4, 5)), (2, 3)), {"stride": (2, 2), "padding": (1, 1)})]
 
 
 def max_cases_batch(rng):
     return [Case((distinct(rng, (2, 3, 4, 4)), 2), {"stride": 2}),
-            Case((distinct(rng, (3, 2, 5, 4)), 2), {"stride": (1, 2)})]
+            Case((distinct(rng, (3, 2, 5, 4)), 2), {"stride": 1})]
 
 
 def max_cases_stride_none(rng):
-    return [Case((distinct(rng, (1, 1, 4, 6)), 2)), Case((distinct(rng, (1, 2, 6, 6)), 3)),
-            Case((distinct(rng, (1, 1, 6, 4)), (3, 2)))]
+    return [Case((distinct(rng, (1, 1, 4, 6)), 2)), Case((distinct(rng, (1, 1, 6, 6)), 3)),
+            Case((distinct(rng, (1, 1, 6, 9)), 3))]
 
 
 def max_cases_ceil(rng):
-    return [Case((distinct(rng, (1, 1, 5, 5)), 2), {"stride": 2, "ceil_mode": True}),
-            Case((negative(rng, (1, 1, 6, 6)), 3), {"stride": 2, "ceil_mode": True}),
-            Case((negative(rng, (1, 2, 6, 7)), 3), {"stride": 2, "padding": 1, "ceil_mode": True})]
+    """Last windows overhanging by 1 (stride 2) and by 2 (stride 3 or 4), and fitting exactly."""
+    return [Case((distinct(rng, (1, 1, 5, 5)), 2), {"stride": 2, "ceil_mode": True},
+                 "the last window overhangs by 1"),
+            Case((negative(rng, (1, 1, 7, 7)), 3), {"stride": 3, "ceil_mode": True},
+                 "the last window overhangs by 2"),
+            Case((distinct(rng, (1, 1, 5, 9)), 3), {"stride": 4, "ceil_mode": True},
+                 "the last windows overhang by 2"),
+            Case((negative(rng, (1, 1, 7, 6)), 3), {"stride": 2, "ceil_mode": True},
+                 "7 rows fit exactly; 6 columns leave a partial window")]
+
+
+def max_cases_ceil_padding(rng):
+    return [Case((negative(rng, (1, 1, 5, 5)), 2), {"stride": 2, "padding": 1, "ceil_mode": True},
+                 "a 4th window would start in the padding: dropped"),
+            Case((negative(rng, (1, 1, 6, 7)), 3), {"stride": 2, "padding": 1, "ceil_mode": True}),
+            Case((distinct(rng, (1, 1, 6, 7)), 4), {"stride": 3, "padding": 1, "ceil_mode": True},
+                 "the last windows overhang the padding by 2 and 1")]
 
 
 def max_cases_unmodified(rng):
-    return [Case((distinct(rng, (1, 2, 5, 5)), 3), {"stride": 2, "padding": 1}),
-            Case((distinct(rng, (2, 1, 4, 4)), 2))]
+    return [Case((distinct(rng, (1, 1, 5, 5)), 3), {"stride": 2, "padding": 1}),
+            Case((distinct(rng, (1, 1, 4, 4)), 2), {"stride": 2})]
 
 
 MAX_POOL2D = Exercise(
     name="max_pool2d",
     reference=ref.max_pool2d,
     checks=[
-        Check("the worked examples (3x3, 4x4, 3 channels)", 2, max_cases_worked),
+        Check("the worked examples (3x3, 4x4, 3 channels)", 1, max_cases_worked),
         Check("padding is -inf (negative inputs next to the padding)", 2, max_cases_padding),
         Check("a stride that does not divide: the output size rounds down", 1,
               max_cases_not_dividing),
-        Check("overlapping windows, non-square kernel and stride", 1, max_cases_overlap),
+        Check("pairs (kH, kW): non-square kernel, stride and padding", 1, max_cases_pairs),
         Check("batch and channels, each pooled on its own", 1, max_cases_batch),
         Check("stride=None means stride = kernel_size", 1, max_cases_stride_none),
-        Check("ceil_mode", 1, max_cases_ceil),
-        Check("the input is left unmodified", 1, max_cases_unmodified, kind="unmodified"),
+        Check("ceil_mode without padding: last windows overhanging by 0, 1 and 2 pixels", 1,
+              max_cases_ceil),
+        Check("ceil_mode with padding: a last window starting in the padding is dropped", 1,
+              max_cases_ceil_padding),
+        Check("the input is left unmodified (with and without padding)", 1, max_cases_unmodified,
+              kind="unmodified"),
     ],
     misconceptions=MAX_MISCONCEPTIONS,
+    regimes=_window_regimes(
+        ref.max_pool2d, "stride=None", "kernel_size, stride or padding given as a pair",
+        "non-square kernel (kH != kW)", "a stride pair with sH != sW",
+        "a window whose pixels are all negative",
+        "a window reaching past the input whose pixels are all negative",
+        "floor mode: a stride that does not divide, the last pixels are left out",
+        "ceil_mode: a partial last window overhangs by >= 1 pixel",
+        "ceil_mode: the last window overhangs by >= 2 pixels (stride >= 3)",
+        "ceil_mode: the stride divides, no partial window (overhang 0)",
+        "ceil_mode: a last window that would start in the padding is dropped",
+        "channels > 1", "batch > 1"),
 )
 
 
@@ -483,14 +649,14 @@ def avg_cases_worked(rng):
 
 def avg_cases_not_dividing(rng):
     return [Case((integers(rng, (1, 1, 6, 6)), 3), {"stride": 2}, "(6 - 3)/2 + 1 = 2.5 -> 2"),
-            Case((integers(rng, (1, 2, 5, 7)), 2), {"stride": 2})]
+            Case((integers(rng, (1, 1, 5, 7)), 2), {"stride": 2})]
 
 
 def avg_cases_pad_included(rng):
     return [Case((SEED_3X3, 2), {"stride": 1, "padding": 1}, "3x3 input with padding 1"),
             Case((integers(rng, (1, 1, 5, 5)), 3), {"stride": 2, "padding": 1}),
-            Case((integers(rng, (1, 2, 4, 5)), (2, 3)), {"stride": 1, "padding": (1, 1),
-                                                         "count_include_pad": True})]
+            Case((integers(rng, (1, 1, 4, 5)), 3), {"stride": 1, "padding": 1,
+                                                    "count_include_pad": True})]
 
 
 def avg_cases_pad_excluded(rng):
@@ -498,46 +664,70 @@ def avg_cases_pad_excluded(rng):
                  "3x3 input with padding 1"),
             Case((integers(rng, (1, 1, 5, 5)), 3), {"stride": 2, "padding": 1,
                                                     "count_include_pad": False}),
-            Case((integers(rng, (2, 1, 4, 6)), (3, 2)), {"stride": (1, 2), "padding": (1, 1),
-                                                         "count_include_pad": False})]
-
-
-def avg_cases_shapes(rng):
-    return [Case((integers(rng, (1, 1, 7, 7)), 3), {"stride": 2}, "overlapping windows"),
-            Case((integers(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
-            Case((integers(rng, (2, 3, 4, 4)), 2), {"stride": 2}),
-            Case((integers(rng, (1, 2, 6, 4)), (3, 2)), note="stride=None")]
-
-
-def avg_cases_ceil(rng):
-    return [Case((integers(rng, (1, 1, 5, 5)), 2), {"stride": 2, "ceil_mode": True}),
-            Case((integers(rng, (1, 2, 6, 7)), 3), {"stride": 2, "ceil_mode": True}),
-            Case((integers(rng, (1, 1, 5, 6)), 2), {"stride": 2, "ceil_mode": True,
+            Case((integers(rng, (1, 1, 4, 6)), 3), {"stride": 1, "padding": 1,
                                                     "count_include_pad": False})]
 
 
+def avg_cases_pairs(rng):
+    return [Case((integers(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
+            Case((integers(rng, (1, 1, 6, 5)), (2, 3)), {"stride": (1, 2)}),
+            Case((integers(rng, (1, 1, 4, 5)), (2, 3)), {"stride": (2, 2), "padding": (1, 1),
+                                                         "count_include_pad": False})]
+
+
+def avg_cases_batch(rng):
+    return [Case((integers(rng, (2, 3, 4, 4)), 2), {"stride": 2}),
+            Case((integers(rng, (2, 2, 6, 6)), 3), note="stride=None"),
+            Case((integers(rng, (1, 1, 4, 6)), 2), note="stride=None")]
+
+
+def avg_cases_ceil(rng):
+    """Last windows overhanging by 1 (stride 2) and by 2 (stride 3 or 4), and fitting exactly."""
+    return [Case((integers(rng, (1, 1, 5, 5)), 2), {"stride": 2, "ceil_mode": True},
+                 "the last window overhangs by 1"),
+            Case((integers(rng, (1, 1, 7, 7)), 3), {"stride": 3, "ceil_mode": True,
+                                                    "count_include_pad": False},
+                 "the last window overhangs by 2"),
+            Case((integers(rng, (1, 1, 5, 9)), 3), {"stride": 4, "ceil_mode": True},
+                 "the last windows overhang by 2"),
+            Case((integers(rng, (1, 1, 7, 6)), 3), {"stride": 2, "ceil_mode": True},
+                 "7 rows fit exactly; 6 columns leave a partial window")]
+
+
 def avg_cases_unmodified(rng):
-    return [Case((integers(rng, (1, 2, 5, 5)), 3), {"stride": 2, "padding": 1}),
-            Case((integers(rng, (2, 1, 4, 4)), 2))]
+    return [Case((integers(rng, (1, 1, 5, 5)), 3), {"stride": 2, "padding": 1}),
+            Case((integers(rng, (1, 1, 4, 4)), 2), {"stride": 2})]
 
 
 AVG_POOL2D = Exercise(
     name="avg_pool2d",
     reference=ref.avg_pool2d,
     checks=[
-        Check("the worked examples (3x3, 4x4, 3 channels)", 2, avg_cases_worked),
+        Check("the worked examples (3x3, 4x4, 3 channels)", 1, avg_cases_worked),
         Check("a stride that does not divide: the output size rounds down", 1,
               avg_cases_not_dividing),
         Check("padding counted in the average (count_include_pad=True)", 1,
               avg_cases_pad_included),
         Check("padding left out of the average (count_include_pad=False)", 1,
               avg_cases_pad_excluded),
-        Check("overlapping and non-square windows, batch and channels, stride=None", 1,
-              avg_cases_shapes),
-        Check("ceil_mode without padding", 1, avg_cases_ceil),
-        Check("the input is left unmodified", 1, avg_cases_unmodified, kind="unmodified"),
+        Check("pairs (kH, kW): non-square kernel, stride and padding (count_include_pad=False)",
+              1, avg_cases_pairs),
+        Check("batch and channels, stride=None", 1, avg_cases_batch),
+        Check("ceil_mode without padding (either count_include_pad): last windows overhanging "
+              "by 0, 1 and 2 pixels", 1, avg_cases_ceil),
+        Check("the input is left unmodified (with and without padding)", 1, avg_cases_unmodified,
+              kind="unmodified"),
     ],
     misconceptions=AVG_MISCONCEPTIONS,
+    regimes=_window_regimes(
+        ref.avg_pool2d, "stride=None", "kernel_size, stride or padding given as a pair",
+        "non-square kernel (kH != kW)", "a stride pair with sH != sW",
+        "padding > 0 with count_include_pad=True", "padding > 0 with count_include_pad=False",
+        "floor mode: a stride that does not divide, the last pixels are left out",
+        "ceil_mode: a partial last window overhangs by >= 1 pixel",
+        "ceil_mode: the last window overhangs by >= 2 pixels (stride >= 3)",
+        "ceil_mode: the stride divides, no partial window (overhang 0)",
+        "channels > 1", "batch > 1"),
 )
 
 
@@ -641,12 +831,13 @@ MAX_BACKWARD = Exercise(
     reference=ref.max_pool2d_backward,
     output_names=("grad_x",),
     checks=[
-        Check("the 4x4 example: each window's gradient goes to its maximum", 2,
+        Check("the 4x4 example: each window's gradient goes to its maximum", 1,
               lambda rng: [Case((np.array([[1.0, 2.0], [3.0, 4.0]])[None, None], SEED_4X4, 2),
                                 {"stride": 2}, "4x4 input 0..15"),
                            backward_case(ref.max_pool2d, distinct(rng, (1, 1, 4, 4)), rng, 2,
                                          stride=2),
-                           backward_case(ref.max_pool2d, distinct(rng, (1, 1, 6, 6)), rng, 3)]),
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 1, 6, 6)), rng, 3,
+                                         stride=3)]),
         Check("overlapping windows add up at a shared maximum", 2,
               lambda rng: [Case((np.array([[1.0, 2.0], [3.0, 4.0]])[None, None], PEAK_3X3, 2),
                                 {"stride": 1}, "the 9 is the max of all four windows"),
@@ -657,7 +848,7 @@ MAX_BACKWARD = Exercise(
         Check("padding and negative inputs", 1,
               lambda rng: [backward_case(ref.max_pool2d, negative(rng, (1, 1, 4, 4)), rng, 3,
                                          stride=1, padding=1),
-                           backward_case(ref.max_pool2d, distinct(rng, (1, 2, 5, 5)), rng, 2,
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 1, 5, 5)), rng, 2,
                                          stride=2, padding=1)]),
         Check("a stride that does not divide: pixels outside every window get zero", 1,
               lambda rng: [backward_case(ref.max_pool2d, distinct(rng, (1, 1, 5, 5)), rng, 2,
@@ -669,22 +860,34 @@ MAX_BACKWARD = Exercise(
                                 {"stride": 2}, "every value is 0"),
                            backward_case(ref.max_pool2d, integers(rng, (1, 1, 5, 5), 0, 2), rng,
                                          3, stride=1),
-                           backward_case(ref.max_pool2d, integers(rng, (1, 2, 4, 6), 0, 2), rng,
+                           backward_case(ref.max_pool2d, integers(rng, (1, 1, 4, 6), 0, 2), rng,
                                          2, stride=2)]),
-        Check("non-square windows and strides, batch and channels", 1,
+        Check("pairs (kH, kW): non-square windows and strides, batch and channels", 1,
               lambda rng: [backward_case(ref.max_pool2d, distinct(rng, (2, 3, 4, 6)), rng,
                                          (2, 3), stride=(2, 1)),
                            backward_case(ref.max_pool2d, distinct(rng, (2, 1, 6, 5)), rng,
-                                         (3, 2))]),
-        Check("ceil_mode", 1,
-              lambda rng: [backward_case(ref.max_pool2d, negative(rng, (1, 1, 5, 5)), rng, 2,
-                                         stride=2, ceil_mode=True),
-                           backward_case(ref.max_pool2d, distinct(rng, (1, 2, 6, 7)), rng, 3,
-                                         stride=2, padding=1, ceil_mode=True)]),
-        Check("the inputs are left unmodified", 1,
-              lambda rng: [backward_case(ref.max_pool2d, distinct(rng, (1, 2, 5, 5)), rng, 3,
+                                         (3, 2), stride=(3, 1))]),
+        Check("stride=None means stride = kernel_size", 1,
+              lambda rng: [backward_case(ref.max_pool2d, distinct(rng, (1, 1, 4, 6)), rng, 2),
+                           backward_case(ref.max_pool2d, distinct(rng, (1, 1, 6, 6)), rng, 3)]),
+        Check("ceil_mode, with and without padding: last windows overhanging by 1 and 2 pixels",
+              1, lambda rng: [
+                  backward_case(ref.max_pool2d, negative(rng, (1, 1, 5, 5)), rng, 2, stride=2,
+                                ceil_mode=True, note="the last window overhangs by 1"),
+                  backward_case(ref.max_pool2d, distinct(rng, (1, 1, 7, 5)), rng, 3, stride=3,
+                                ceil_mode=True, note="the last windows overhang by 2 and 1"),
+                  backward_case(ref.max_pool2d, distinct(rng, (1, 1, 6, 7)), rng, 3, stride=2,
+                                padding=1, ceil_mode=True)]),
+        Check("the inputs are left unmodified (with padding)", 1,
+              lambda rng: [backward_case(ref.max_pool2d, distinct(rng, (1, 1, 5, 5)), rng, 3,
                                          stride=1, padding=1)], kind="unmodified"),
     ],
+    regimes=_window_regimes(
+        ref.max_pool2d_backward, "stride=None", "kernel_size, stride or padding given as a pair",
+        "a stride pair with sH != sW", "stride < kernel_size: overlapping windows",
+        "padding > 0", "tied maxima in a window", "a window whose pixels are all negative",
+        "ceil_mode: a partial last window overhangs by >= 1 pixel",
+        "ceil_mode: the last window overhangs by >= 2 pixels (stride >= 3)", "batch > 1"),
     misconceptions=[
         Misconception("overwritten (cell)", OVERWRITTEN, _max_backward_variant(assign="cell")),
         Misconception("overwritten (window slice)", OVERWRITTEN,
@@ -771,12 +974,13 @@ AVG_BACKWARD = Exercise(
     reference=ref.avg_pool2d_backward,
     output_names=("grad_x",),
     checks=[
-        Check("the 4x4 example: each window shares its gradient equally", 2,
+        Check("the 4x4 example: each window shares its gradient equally", 1,
               lambda rng: [Case((np.ones((1, 1, 2, 2)), SEED_4X4, 2), {"stride": 2},
                                 "4x4 input 0..15"),
                            Case((np.array([[1.0, 2.0], [3.0, 4.0]])[None, None], SEED_4X4, 2),
                                 {"stride": 2}),
-                           backward_case(ref.avg_pool2d, integers(rng, (1, 1, 6, 6)), rng, 3)]),
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 1, 6, 6)), rng, 3,
+                                         stride=3)]),
         Check("overlapping windows add up", 2,
               lambda rng: [Case((np.ones((1, 1, 2, 2)), SEED_3X3, 2), {"stride": 1},
                                 "3x3 input 0..8"),
@@ -786,27 +990,40 @@ AVG_BACKWARD = Exercise(
                                          stride=2)]),
         Check("padding counted in the average (count_include_pad=True)", 1,
               lambda rng: [backward_case(ref.avg_pool2d, SEED_3X3, rng, 2, stride=1, padding=1),
-                           backward_case(ref.avg_pool2d, integers(rng, (1, 2, 5, 5)), rng, 3,
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 1, 5, 5)), rng, 3,
                                          stride=2, padding=1)]),
         Check("padding left out of the average (count_include_pad=False)", 1,
               lambda rng: [backward_case(ref.avg_pool2d, SEED_3X3, rng, 2, stride=1, padding=1,
                                          count_include_pad=False),
-                           backward_case(ref.avg_pool2d, integers(rng, (1, 2, 5, 5)), rng, 3,
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 1, 5, 5)), rng, 3,
                                          stride=2, padding=1, count_include_pad=False)]),
-        Check("non-square windows, a stride that does not divide, batch and channels", 1,
+        Check("pairs (kH, kW): non-square windows and strides, batch and channels", 1,
               lambda rng: [backward_case(ref.avg_pool2d, integers(rng, (2, 3, 5, 6)), rng,
-                                         (2, 3), stride=(2, 2)),
+                                         (2, 3), stride=(2, 1)),
                            backward_case(ref.avg_pool2d, integers(rng, (2, 1, 6, 5)), rng,
-                                         (3, 2))]),
-        Check("ceil_mode without padding", 1,
-              lambda rng: [backward_case(ref.avg_pool2d, integers(rng, (1, 1, 5, 5)), rng, 2,
-                                         stride=2, ceil_mode=True),
-                           backward_case(ref.avg_pool2d, integers(rng, (1, 2, 6, 7)), rng, 3,
-                                         stride=2, ceil_mode=True, count_include_pad=False)]),
-        Check("the inputs are left unmodified", 1,
-              lambda rng: [backward_case(ref.avg_pool2d, integers(rng, (1, 2, 5, 5)), rng, 3,
+                                         (3, 2), stride=(3, 2))]),
+        Check("stride=None means stride = kernel_size", 1,
+              lambda rng: [backward_case(ref.avg_pool2d, integers(rng, (1, 1, 4, 6)), rng, 2),
+                           backward_case(ref.avg_pool2d, integers(rng, (1, 1, 6, 6)), rng, 3)]),
+        Check("ceil_mode without padding (either count_include_pad): last windows overhanging "
+              "by 1 and 2 pixels", 1, lambda rng: [
+                  backward_case(ref.avg_pool2d, integers(rng, (1, 1, 5, 5)), rng, 2, stride=2,
+                                ceil_mode=True, note="the last window overhangs by 1"),
+                  backward_case(ref.avg_pool2d, integers(rng, (1, 1, 7, 5)), rng, 3, stride=3,
+                                ceil_mode=True, note="the last windows overhang by 2 and 1"),
+                  backward_case(ref.avg_pool2d, integers(rng, (1, 1, 6, 7)), rng, 3, stride=2,
+                                ceil_mode=True, count_include_pad=False)]),
+        Check("the inputs are left unmodified (with padding)", 1,
+              lambda rng: [backward_case(ref.avg_pool2d, integers(rng, (1, 1, 5, 5)), rng, 3,
                                          stride=1, padding=1)], kind="unmodified"),
     ],
+    regimes=_window_regimes(
+        ref.avg_pool2d_backward, "stride=None", "kernel_size, stride or padding given as a pair",
+        "a stride pair with sH != sW", "stride < kernel_size: overlapping windows",
+        "stride >= 2", "padding > 0 with count_include_pad=True",
+        "padding > 0 with count_include_pad=False",
+        "ceil_mode: a partial last window overhangs by >= 1 pixel",
+        "ceil_mode: the last window overhangs by >= 2 pixels (stride >= 3)", "channels > 1"),
     misconceptions=[
         Misconception("copied", COPIED, _avg_backward_variant(copy=True)),
         Misconception("overwritten", AVG_OVERWRITTEN, _avg_backward_variant(overwrite=True)),
@@ -843,9 +1060,11 @@ def _adaptive_loop(x, output_size, bins, reduce):
     out_hw = _pair(output_size)
     (r0, r1), (c0, c1) = bins(x.shape[2], out_hw[0]), bins(x.shape[3], out_hw[1])
     out = np.zeros(x.shape[:2] + out_hw)
-    for i in range(out_hw[0]):
-        for j in range(out_hw[1]):
-            out[:, :, i, j] = reduce(x[:, :, r0[i]:r1[i], c0[j]:c1[j]], axis=(2, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # floor bins can be empty: nan, quietly
+        for i in range(out_hw[0]):
+            for j in range(out_hw[1]):
+                out[:, :, i, j] = reduce(x[:, :, r0[i]:r1[i], c0[j]:c1[j]], axis=(2, 3))
     return out
 
 
@@ -865,21 +1084,39 @@ PAPER_BINS = ("These are the SPP paper's windows (size ceil(a/n), stride floor(a
 def adaptive_checks():
     """The checks shared by adaptive average and max pooling."""
     return [
-        Check("global pooling (output_size=1)", 1,
+        Check("global pooling (output_size=1), batch and channels", 1,
               lambda rng: [Case((distinct(rng, (1, 2, 3, 3)), 1)),
                            Case((distinct(rng, (2, 1, 4, 5)), 1))]),
         Check("bins that divide the input evenly", 1,
               lambda rng: [Case((SEED_4X4, 2), note="4x4 input 0..15"),
                            Case((distinct(rng, (1, 1, 6, 6)), 3)),
-                           Case((distinct(rng, (1, 2, 6, 4)), (3, 2)))]),
-        Check("bins that do not divide: floor(i*a/n) to ceil((i+1)*a/n)", 2,
+                           Case((distinct(rng, (1, 1, 4, 6)), 2))]),
+        Check("bins that do not divide: floor(i*a/n) to ceil((i+1)*a/n)", 1,
               lambda rng: [Case((distinct(rng, (1, 1, 5, 5)), 3)),
                            Case((distinct(rng, (1, 1, 10, 10)), 4), note="a = 10, n = 4"),
                            Case((distinct(rng, (1, 1, 13, 13)), 2), note="a = 13, n = 2")]),
         Check("a pair output_size, non-square input, batch and channels", 1,
               lambda rng: [Case((distinct(rng, (2, 2, 5, 7)), (2, 3))),
                            Case((distinct(rng, (1, 2, 7, 4)), (3, 3)))]),
+        Check("an output larger than the input: bins share pixels", 1,
+              lambda rng: [Case((distinct(rng, (1, 1, 2, 3)), 4), note="a = 2 and 3, n = 4"),
+                           Case((distinct(rng, (1, 1, 3, 3)), 5))]),
     ]
+
+
+def _adaptive_regimes(function):
+    def sizes(a):
+        """(input size, output size) of the height and of the width."""
+        return list(zip(a["x"].shape[2:], _pair(a["output_size"])))
+    return [_regime(function, name, test) for name, test in [
+        ("output_size an int", lambda a: not _is_pair(a["output_size"])),
+        ("a pair output_size with H_out != W_out", lambda a: _uneven(a["output_size"])),
+        ("non-square input (H != W)", lambda a: a["x"].shape[2] != a["x"].shape[3]),
+        ("bins that do not divide the input: a % n != 0",
+         lambda a: any(size % out for size, out in sizes(a))),
+        ("an output larger than the input (n > a)",
+         lambda a: any(out > size for size, out in sizes(a))),
+    ]]
 
 
 def _adaptive_exercise(name, reference, reduce):
@@ -887,6 +1124,7 @@ def _adaptive_exercise(name, reference, reduce):
         name=name,
         reference=reference,
         checks=adaptive_checks(),
+        regimes=_adaptive_regimes(reference),
         misconceptions=[
             Misconception("floor bins", FLOOR_BINS, _adaptive_variant(_bins_floor, reduce)),
             Misconception("paper bins", PAPER_BINS, _adaptive_variant(_bins_spp_paper, reduce)),
@@ -949,7 +1187,7 @@ SPP = Exercise(
     reference=ref.spatial_pyramid_pool2d,
     expected=spp_expected,
     checks=[
-        Check("the same length C * 21 for 13x13 and 10x10 inputs", 2,
+        Check("the same length C * 21 for 13x13, 10x10 and 7x9 inputs with 1 to 3 channels", 2,
               lambda rng: [Case((distinct(rng, (1, 1, 13, 13)),), note="13x13"),
                            Case((distinct(rng, (1, 2, 10, 10)),), note="10x10"),
                            Case((distinct(rng, (1, 3, 7, 9)),))], kind="shape"),
@@ -957,15 +1195,22 @@ SPP = Exercise(
               lambda rng: [Case((distinct(rng, (1, 2, 8, 8)),)),
                            Case((distinct(rng, (1, 2, 10, 10)),), note="a = 10, n = 4")]),
         Check("mode='avg' and other levels", 1,
-              lambda rng: [Case((integers(rng, (1, 2, 6, 6)),), {"levels": (1, 3), "mode": "avg"}),
-                           Case((distinct(rng, (1, 2, 5, 7)),), {"levels": (2, 1), "mode": "max"}),
+              lambda rng: [Case((integers(rng, (1, 1, 6, 6)),), {"levels": (1, 3), "mode": "avg"}),
+                           Case((distinct(rng, (1, 1, 5, 7)),), {"levels": (2, 1), "mode": "max"}),
                            Case((integers(rng, (1, 1, 9, 9)),), {"levels": (1, 2, 4),
                                                                  "mode": "avg"})]),
-        Check("a batch of several images", 1,
+        Check("a batch of several images with 2 channels", 1,
               lambda rng: [Case((distinct(rng, (3, 2, 6, 5)),)),
-                           Case((integers(rng, (2, 2, 4, 4)),), {"levels": (1, 2),
-                                                                 "mode": "avg"})]),
+                           Case((integers(rng, (2, 2, 4, 4)),))]),
     ],
+    regimes=[_regime(ref.spatial_pyramid_pool2d, name, test) for name, test in [
+        ("mode='avg'", lambda a: a["mode"] == "avg"),
+        ("levels other than (1, 2, 4)", lambda a: tuple(a["levels"]) != (1, 2, 4)),
+        ("channels > 1", lambda a: a["x"].shape[1] > 1),
+        ("batch > 1", lambda a: a["x"].shape[0] > 1),
+        ("a level that does not divide the input",
+         lambda a: any(size % level for level in a["levels"] for size in a["x"].shape[2:])),
+    ]],
     misconceptions=[
         Misconception("channels last", "Each level was flattened in (height, width, channel) "
                       "order; flatten the pooled (N, C, l, l) array as it is, channel by "
