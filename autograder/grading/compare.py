@@ -80,7 +80,8 @@ def array_assignment(name, array):
         if np.all(flat == flat[0]):
             return f"{head}np.full({shape}, {flat[0].item()!r}{dtype})"
         if np.array_equal(flat, np.arange(array.size)):
-            return f"{head}np.arange({float(array.size)!r}{dtype}).reshape{shape}"
+            reshape = f".reshape{shape}" if array.ndim > 1 else ""
+            return f"{head}np.arange({float(array.size)!r}{dtype}){reshape}"
     options = dict(separator=", ", floatmode="unique", threshold=array.size + 1,
                    max_line_width=WIDTH - len(head) - 9)
     if array.ndim <= 1 or array.size <= SMALL:
