@@ -32,12 +32,12 @@ def when(fn, name, test):
     return Regime(name, lambda case: bool(test(arguments(fn, case))))
 
 
-def pair_kind(fn, arg):
-    return when(fn, f"{arg} given as a pair", lambda a: is_pair(a[arg]))
+def pair_kind(fn, arg, word="pair"):
+    return when(fn, f"{arg} given as a {word}", lambda a: is_pair(a[arg]))
 
 
-def unequal_pair(fn, arg):
-    return when(fn, f"{arg} a pair of unequal values", lambda a: is_pair(a[arg]) and len(set(a[arg])) > 1)
+def unequal_pair(fn, arg, word="pair"):
+    return when(fn, f"{arg} a {word} of unequal values", lambda a: is_pair(a[arg]) and len(set(a[arg])) > 1)
 
 
 def int_kind(fn, arg, test=lambda v: True, detail=""):
@@ -75,11 +75,13 @@ def conv_geometry_regimes(fn, keys, x="x", w="w", n=2):
     def non_square(key):
         return lambda a: len(set(spatial(a, key))) > 1
 
+    word = "pair" if n == 2 else "triple"
+
     table = {
         "stride > 1": lambda: any_axis(fn, "stride > 1 on some axis", "stride", lambda s: s > 1, n),
         "stride >= 3": lambda: any_axis(fn, "stride >= 3 on some axis", "stride", lambda s: s >= 3, n),
-        "stride pair": lambda: pair_kind(fn, "stride"),
-        "stride unequal": lambda: unequal_pair(fn, "stride"),
+        "stride pair": lambda: pair_kind(fn, "stride", word),
+        "stride unequal": lambda: unequal_pair(fn, "stride", word),
         "overlap": lambda: when(fn, "stride < kernel span on some axis (windows overlap)",
                                 lambda a: any(s < d * (k - 1) + 1 for _, k, s, _, d in axes(a))),
         "not dividing": lambda: when(
@@ -89,11 +91,11 @@ def conv_geometry_regimes(fn, keys, x="x", w="w", n=2):
         "padding 0": lambda: any_axis(fn, "padding 0 on some axis", "padding", lambda p: p == 0, n),
         "padding maximal": lambda: when(fn, "padding maximal (k - 1) on some axis",
                                         lambda a: any(p > 0 and p == d * (k - 1) for _, k, _, p, d in axes(a))),
-        "padding pair": lambda: pair_kind(fn, "padding"),
-        "padding unequal": lambda: unequal_pair(fn, "padding"),
+        "padding pair": lambda: pair_kind(fn, "padding", word),
+        "padding unequal": lambda: unequal_pair(fn, "padding", word),
         "dilation > 1": lambda: any_axis(fn, "dilation > 1 on some axis", "dilation", lambda d: d > 1, n),
-        "dilation pair": lambda: pair_kind(fn, "dilation"),
-        "dilation unequal": lambda: unequal_pair(fn, "dilation"),
+        "dilation pair": lambda: pair_kind(fn, "dilation", word),
+        "dilation unequal": lambda: unequal_pair(fn, "dilation", word),
         "non-square input": lambda: when(fn, "non-square input", non_square(x)),
         "non-square kernel": lambda: when(fn, "non-square kernel", non_square(w)),
         "batch": lambda: when(fn, "batch N > 1", lambda a: np.shape(a[x])[0] > 1),

@@ -36,7 +36,9 @@ from autograder.reference import arithmetic
 from autograder.reference import conv as ref
 from autograder.reference import variants as ref_variants
 
-from ..spec import Case, Check, Exercise, Lesson, Misconception
+from ..spec import Case, Check, Exercise, Lesson, Misconception, Regime
+from .conv_regimes import (any_axis, channel_regimes, conv_geometry_regimes, geometry, pair_kind, unequal_pair,
+                           when, windows)
 
 # ---------------------------------------------------------------------------
 # Inputs
@@ -132,7 +134,19 @@ BIAS_MISSING = ("The bias was not added: b holds one number per output channel (
 PADDING_ONCE = ("Padding was added on one side only; padding p puts p zero rows (columns) above and below "
                 "(left and right) the input.")
 
+def conv2d_bias_per_product(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """b[o] added to every product x * w before summing: counted C_in/groups * kH * kW times."""
+    out = ref.conv2d(x, w, None, stride, padding, dilation, groups)
+    if b is None:
+        return out
+    return out + np.prod(np.shape(w)[1:]) * np.asarray(b, dtype=np.float64).reshape(1, -1, 1, 1)
+
+
+BIAS_PER_PRODUCT = ("The bias was added to every product x * w before summing, so it counts "
+                    "C_in/groups * kH * kW times; b[o] is added once to each output pixel of channel o.")
+
 CONV2D_MISCONCEPTIONS = [
+    Misconception("bias added to every product", BIAS_PER_PRODUCT, conv2d_bias_per_product),
     Misconception("dilation as stride", DILATION_AS_STRIDE, conv2d_dilation_as_stride),
     Misconception("dilation ignored", DILATION_IGNORED, conv2d_dilation_ignored),
     Misconception("dilation + 1", DILATION_PLUS_ONE, conv2d_dilation_plus_one),
@@ -174,7 +188,7 @@ def conv2d_cases_stride_padding(rng):
     return [
         Case((randn(rng, 1, 2, 7, 6), randn(rng, 3, 2, 3, 2)), {"stride": 2, "padding": 1}),
         Case((randn(rng, 1, 1, 6, 7), randn(rng, 2, 1, 2, 3), randn(rng, 2)),
-             {"stride": (2, 3), "padding": (0, 2)}, note="strides that do not divide"),
+             {"stride": 3, "padding": 2}, note="a stride that does not divide"),
         Case((randn(rng, 2, 1, 4, 4), randn(rng, 1, 1, 3, 3)), {"padding": 1}),
     ]
 
@@ -182,7 +196,7 @@ def conv2d_cases_stride_padding(rng):
 def conv2d_cases_dilation(rng):
     return [
         Case((randn(rng, 1, 1, 7, 7), randn(rng, 1, 1, 3, 3)), {"dilation": 2}),
-        Case((randn(rng, 1, 2, 8, 7), randn(rng, 2, 2, 2, 3)), {"dilation": (3, 2), "padding": 1}),
+        Case((randn(rng, 1, 2, 8, 7), randn(rng, 2, 2, 2, 3)), {"dilation": 3, "padding": 1}),
         Case((randn(rng, 1, 1, 9, 8), randn(rng, 1, 1, 3, 2)), {"stride": 2, "dilation": 2}),
     ]
 
@@ -193,12 +207,17 @@ def conv2d_cases_groups(rng):
         Case((randn(rng, 1, 6, 4, 4), randn(rng, 6, 1, 3, 3), randn(rng, 6)), {"groups": 6},
              note="depthwise: one filter per channel"),
         Case((randn(rng, 2, 6, 3, 4), randn(rng, 9, 2, 2, 2), randn(rng, 9)), {"groups": 3}),
+        Case((randn(rng, 1, 2, 4, 4), randn(rng, 4, 1, 3, 3), randn(rng, 4)), {"groups": 2},
+             note="depthwise with two filters per channel: output channels 0, 1 read channel 0"),
     ]
 
 
-def conv2d_cases_everything(rng):
+def conv2d_cases_pairs(rng):
     return [Case((randn(rng, 1, 4, 7, 6), randn(rng, 6, 2, 3, 2), randn(rng, 6)),
-                 {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2), "groups": 2})]
+                 {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2), "groups": 2}),
+            Case((randn(rng, 1, 1, 6, 7), randn(rng, 2, 1, 2, 3), randn(rng, 2)),
+                 {"stride": (2, 3), "padding": (0, 2)}, note="strides that do not divide"),
+            Case((randn(rng, 1, 2, 8, 7), randn(rng, 2, 2, 2, 3)), {"dilation": (3, 2), "padding": (1, 1)})]
 
 
 def conv2d_cases_unmodified(rng):
@@ -209,16 +228,24 @@ CONV2D = Exercise(
     name="conv2d",
     reference=ref.conv2d,
     checks=[
-        Check("output shape", 2, conv2d_cases_shape, kind="shape"),
+        Check("output shape (with pairs, dilation and groups)", 2, conv2d_cases_shape, kind="shape"),
         Check("one channel (cross-correlation, no flip)", 2, conv2d_cases_one_channel),
         Check("several channels and the bias", 3, conv2d_cases_channels_bias),
-        Check("stride and padding, non-square", 3, conv2d_cases_stride_padding),
-        Check("dilation", 3, conv2d_cases_dilation),
+        Check("stride and padding (ints), non-square", 2, conv2d_cases_stride_padding),
+        Check("dilation (an int)", 2, conv2d_cases_dilation),
         Check("groups", 4, conv2d_cases_groups),
-        Check("stride, padding, dilation and groups together", 2, conv2d_cases_everything),
+        Check("stride, padding and dilation as pairs (height, width), with groups", 4, conv2d_cases_pairs),
         Check("the inputs are left unmodified", 1, conv2d_cases_unmodified, kind="unmodified"),
     ],
     misconceptions=CONV2D_MISCONCEPTIONS,
+    regimes=conv_geometry_regimes(ref.conv2d, [
+        "stride > 1", "stride pair", "stride unequal", "not dividing", "padding > 0", "padding 0", "padding pair",
+        "padding unequal", "dilation > 1", "dilation pair", "dilation unequal", "non-square input",
+        "non-square kernel", "batch"]) + channel_regimes(ref.conv2d) + [
+        when(ref.conv2d, "groups > 1", lambda a: a["groups"] > 1),
+        when(ref.conv2d, "1 < groups < C_in: several channels per group",
+             lambda a: 1 < a["groups"] < np.shape(a["x"])[1]),
+        when(ref.conv2d, "groups = C_in > 1: depthwise", lambda a: 1 < a["groups"] == np.shape(a["x"])[1])],
 )
 
 
@@ -310,6 +337,13 @@ RECEPTIVE_FIELD = Exercise(
         Check("dilations", 3, receptive_field_cases_dilations),
     ],
     misconceptions=RECEPTIVE_FIELD_MISCONCEPTIONS,
+    regimes=[when(arithmetic.receptive_field, "two or more layers", lambda a: len(a["kernel_sizes"]) > 1),
+             when(arithmetic.receptive_field, "strides None", lambda a: a["strides"] is None),
+             when(arithmetic.receptive_field, "some stride > 1",
+                  lambda a: a["strides"] is not None and max(a["strides"]) > 1),
+             when(arithmetic.receptive_field, "dilations None", lambda a: a["dilations"] is None),
+             when(arithmetic.receptive_field, "some dilation > 1",
+                  lambda a: a["dilations"] is not None and max(a["dilations"]) > 1)],
 )
 
 
@@ -374,21 +408,39 @@ def conv3d_cases_depth(rng):
 
 
 def conv3d_cases_stride_padding(rng):
+    return [Case((randn(rng, 1, 2, 5, 4, 4), randn(rng, 1, 2, 2, 2, 2), randn(rng, 1)), {"stride": 2, "padding": 1},
+                 note="the stride does not divide: the last frame, row and column are read by no window")]
+
+
+def conv3d_cases_triples(rng):
     return [Case((randn(rng, 1, 1, 7, 5, 5), randn(rng, 2, 1, 3, 3, 2)),
                  {"stride": (2, 1, 2), "padding": (1, 0, 1)}),
-            Case((randn(rng, 1, 2, 5, 4, 4), randn(rng, 1, 2, 2, 2, 2)), {"stride": 2, "padding": 1})]
+            Case((randn(rng, 2, 1, 4, 5, 4), randn(rng, 1, 1, 2, 2, 3)), {"stride": (1, 2, 1), "padding": (0, 1, 1)})]
+
+
+def _depth_out(a):
+    size, k, s, p, d = geometry(a, n=3)[0]
+    return windows(size, k, s, p, d)[0]
 
 
 CONV3D = Exercise(
     name="conv3d",
     reference=ref.conv3d,
     checks=[
-        Check("output shape", 2, conv3d_cases_shape, kind="shape"),
+        Check("output shape (with stride and padding triples)", 2, conv3d_cases_shape, kind="shape"),
         Check("several channels and the bias", 3, conv3d_cases_channels_bias),
         Check("the kernel slides along depth", 4, conv3d_cases_depth),
-        Check("stride and padding on each axis", 3, conv3d_cases_stride_padding),
+        Check("stride and padding (ints)", 1, conv3d_cases_stride_padding),
+        Check("stride and padding as triples (depth, height, width)", 2, conv3d_cases_triples),
     ],
     misconceptions=CONV3D_MISCONCEPTIONS,
+    regimes=conv_geometry_regimes(ref.conv3d, [
+        "stride > 1", "stride pair", "stride unequal", "not dividing", "padding > 0", "padding 0", "padding pair",
+        "padding unequal", "batch"], n=3) + channel_regimes(ref.conv3d) + [
+        when(ref.conv3d, "D_out > 1: the kernel slides along depth", lambda a: _depth_out(a) > 1),
+        when(ref.conv3d, "kD > 1: a kernel of several frames", lambda a: np.shape(a["w"])[2] > 1),
+        when(ref.conv3d, "stride > 1 along depth", lambda a: geometry(a, n=3)[0][2] > 1),
+        when(ref.conv3d, "padding > 0 along depth", lambda a: geometry(a, n=3)[0][3] > 0)],
 )
 
 
@@ -500,26 +552,33 @@ def transpose_cases_shape(rng):
 def transpose_cases_stride(rng):
     return [Case((SEED_2X2, np.arange(1.0, 10.0).reshape(1, 1, 3, 3)), {"stride": 2},
                  note="copies of the kernel 2 apart overlap in one row and column"),
-            Case((randn(rng, 1, 1, 3, 2), randn(rng, 1, 1, 2, 3)), {"stride": (3, 2)})]
+            Case((randn(rng, 1, 1, 3, 2), randn(rng, 1, 1, 2, 3)), {"stride": 3},
+                 note="stride 3 > kernel height 2: rows between the copies stay 0")]
 
 
 def transpose_cases_padding(rng):
     return [Case((randn(rng, 1, 1, 3, 4), randn(rng, 1, 1, 3, 3)), {"padding": 1},
                  note="stride 1, padding 1: the output has the input's size"),
-            Case((randn(rng, 1, 1, 3, 3), randn(rng, 1, 1, 3, 5)), {"stride": 2, "padding": (1, 2)})]
+            Case((randn(rng, 1, 1, 3, 3), randn(rng, 1, 1, 3, 5)), {"stride": 2, "padding": 2})]
 
 
 def transpose_cases_output_padding(rng):
     return [Case((randn(rng, 1, 1, 3, 3), randn(rng, 1, 1, 3, 3)),
                  {"stride": 2, "padding": 1, "output_padding": 1},
                  note="3x3 -> 6x6: the 6x6 that a stride-2 conv maps to 3x3 (5x5 maps there too)"),
+            Case((randn(rng, 1, 1, 2, 3), randn(rng, 1, 1, 2, 2)), {"stride": 3, "output_padding": 2})]
+
+
+def transpose_cases_pairs(rng):
+    return [Case((randn(rng, 1, 1, 3, 2), randn(rng, 1, 1, 2, 3)), {"stride": (3, 2)}),
+            Case((randn(rng, 1, 1, 3, 3), randn(rng, 1, 1, 3, 5)), {"stride": 2, "padding": (1, 2)}),
             Case((randn(rng, 1, 1, 2, 3), randn(rng, 1, 1, 2, 2)), {"stride": 3, "output_padding": (2, 1)}),
             Case((randn(rng, 1, 1, 2, 2), randn(rng, 1, 1, 4, 4)),
                  {"stride": 3, "padding": 2, "output_padding": (1, 2)})]
 
 
 def transpose_cases_channels(rng):
-    return [Case((randn(rng, 1, 2, 3, 2), randn(rng, 2, 2, 3, 2), randn(rng, 2)), {"padding": (1, 0)},
+    return [Case((randn(rng, 1, 2, 3, 2), randn(rng, 2, 2, 3, 2), randn(rng, 2)), {"padding": 1},
                  note="w is (C_in, C_out, kH, kW): w[i, o] is scattered by input channel i into output o"),
             Case((randn(rng, 2, 3, 2, 3), randn(rng, 3, 2, 2, 2), randn(rng, 2)), {"stride": 2},
                  note="every input channel scatters into every output channel")]
@@ -535,14 +594,22 @@ CONV_TRANSPOSE2D = Exercise(
     reference=ref.conv_transpose2d,
     checks=[
         Check("the seed's 2x2 input with a 3x3 kernel", 2, transpose_cases_seed),
-        Check("output shape", 2, transpose_cases_shape, kind="shape"),
-        Check("stride: kernel copies placed stride apart", 3, transpose_cases_stride),
-        Check("padding is cropped from both sides", 3, transpose_cases_padding),
-        Check("output_padding", 3, transpose_cases_output_padding),
+        Check("output shape (with stride, padding and output_padding pairs)", 2, transpose_cases_shape,
+              kind="shape"),
+        Check("stride (an int): kernel copies placed stride apart", 2, transpose_cases_stride),
+        Check("padding (an int) is cropped from both sides", 3, transpose_cases_padding),
+        Check("output_padding (an int)", 2, transpose_cases_output_padding),
+        Check("stride, padding and output_padding as pairs (height, width)", 2, transpose_cases_pairs),
         Check("channels, batch and the bias", 2, transpose_cases_channels),
         Check("the inputs are left unmodified", 1, transpose_cases_unmodified, kind="unmodified"),
     ],
     misconceptions=TRANSPOSE_MISCONCEPTIONS,
+    regimes=conv_geometry_regimes(ref.conv_transpose2d, [
+        "stride > 1", "stride pair", "stride unequal", "overlap", "padding > 0", "padding 0", "padding pair",
+        "padding unequal", "non-square input", "non-square kernel", "batch"])
+    + channel_regimes(ref.conv_transpose2d, out_axis=1) + [
+        any_axis(ref.conv_transpose2d, "output_padding > 0 on some axis", "output_padding", lambda p: p > 0),
+        pair_kind(ref.conv_transpose2d, "output_padding"), unequal_pair(ref.conv_transpose2d, "output_padding")],
 )
 
 
@@ -601,7 +668,11 @@ def matrix_cases_seed(rng):
 
 def matrix_cases_stride_padding(rng):
     return [Case((randn(rng, 1, 1, 3, 3), (1, 5, 5)), {"stride": 2, "padding": 1}),
-            Case((randn(rng, 1, 1, 2, 2), (1, 4, 5)), {"stride": (2, 1), "padding": (0, 1)})]
+            Case((randn(rng, 1, 1, 2, 2), (1, 4, 5)), {"stride": 3, "padding": 1})]
+
+
+def matrix_cases_pairs(rng):
+    return [Case((randn(rng, 1, 1, 2, 2), (1, 4, 5)), {"stride": (2, 1), "padding": (0, 1)})]
 
 
 def matrix_cases_channels(rng):
@@ -620,11 +691,18 @@ CONV2D_MATRIX = Exercise(
     output_names=("M",),
     checks=[
         Check("a 3x3 kernel on a 4x4 input: the 4 x 16 matrix", 3, matrix_cases_seed),
-        Check("stride and padding", 3, matrix_cases_stride_padding),
+        Check("stride and padding (ints)", 2, matrix_cases_stride_padding),
+        Check("stride and padding as pairs (height, width)", 1, matrix_cases_pairs),
         Check("several channels: row and column order", 3, matrix_cases_channels),
         Check("dilation and groups", 3, matrix_cases_dilation_groups),
     ],
     misconceptions=MATRIX_MISCONCEPTIONS,
+    regimes=conv_geometry_regimes(ref_variants.conv2d_matrix, [
+        "stride > 1", "stride pair", "stride unequal", "padding > 0", "padding pair", "padding unequal",
+        "dilation > 1", "non-square kernel"]) + [
+        when(ref_variants.conv2d_matrix, "groups > 1", lambda a: a["groups"] > 1),
+        when(ref_variants.conv2d_matrix, "several input channels", lambda a: a["input_shape"][0] > 1),
+        when(ref_variants.conv2d_matrix, "several output channels", lambda a: np.shape(a["w"])[0] > 1)],
 )
 
 
@@ -716,7 +794,14 @@ def separable_cases_geometry(rng):
     return [Case((randn(rng, 1, 2, 5, 6), randn(rng, 2, 1, 3, 3), randn(rng, 3, 2, 1, 1)),
                  {"stride": 2, "padding": 1}),
             Case((randn(rng, 1, 2, 6, 5), randn(rng, 2, 1, 2, 2), randn(rng, 2, 2, 1, 1)),
-                 {"padding": (1, 0), "dilation": 2})]
+                 {"padding": 1, "dilation": 2})]
+
+
+def separable_cases_pairs(rng):
+    return [Case((randn(rng, 1, 2, 6, 5), randn(rng, 2, 1, 2, 2), randn(rng, 2, 2, 1, 1)),
+                 {"padding": (1, 0), "dilation": 2}),
+            Case((randn(rng, 1, 2, 5, 6), randn(rng, 2, 1, 3, 3), randn(rng, 3, 2, 1, 1)),
+                 {"stride": (2, 1), "padding": (1, 0)})]
 
 
 def separable_cases_unmodified(rng):
@@ -732,10 +817,18 @@ DEPTHWISE_SEPARABLE = Exercise(
         Check("depthwise step: one filter per channel", 3, separable_cases_depthwise),
         Check("pointwise step: a 1x1 convolution mixes the channels", 2, separable_cases_pointwise),
         Check("both biases", 2, separable_cases_biases),
-        Check("stride, padding and dilation", 2, separable_cases_geometry),
+        Check("stride, padding and dilation (ints)", 1, separable_cases_geometry),
+        Check("stride and padding as pairs (height, width)", 1, separable_cases_pairs),
         Check("the inputs are left unmodified", 1, separable_cases_unmodified, kind="unmodified"),
     ],
     misconceptions=SEPARABLE_MISCONCEPTIONS,
+    regimes=conv_geometry_regimes(ref_variants.depthwise_separable_conv2d, [
+        "stride > 1", "stride pair", "stride unequal", "padding > 0", "padding pair", "padding unequal",
+        "dilation > 1", "non-square kernel", "batch"], w="w_depthwise")
+    + channel_regimes(ref_variants.depthwise_separable_conv2d, w="w_pointwise", b=None) + [
+        when(ref_variants.depthwise_separable_conv2d, f"{b} {kind}", test)
+        for b in ("b_depthwise", "b_pointwise")
+        for kind, test in (("None", lambda a, b=b: a[b] is None), ("an array", lambda a, b=b: a[b] is not None))],
 )
 
 
@@ -809,10 +902,17 @@ def flattened_cases_channels_bias(rng):
 
 
 def flattened_cases_geometry(rng):
-    return [Case((randn(rng, 1, 1, 9, 9),) + _flattened_weights(rng, 1, 1, 2, 2), {"stride": 2}),
-            Case((randn(rng, 1, 2, 5, 5),) + _flattened_weights(rng, 2, 2, 3, 3), {"stride": 2, "padding": 1}),
-            Case((randn(rng, 1, 1, 6, 5),) + _flattened_weights(rng, 2, 1, 3, 2) + (randn(rng, 2),),
+    return [Case((randn(rng, 1, 1, 5, 5),) + _flattened_weights(rng, 1, 1, 2, 2), {"stride": 2}),
+            Case((randn(rng, 1, 2, 5, 5),) + _flattened_weights(rng, 2, 2, 3, 3), {"stride": 2, "padding": 1})]
+
+
+def flattened_cases_pairs(rng):
+    return [Case((randn(rng, 1, 1, 6, 5),) + _flattened_weights(rng, 2, 1, 3, 2) + (randn(rng, 2),),
                  {"stride": (2, 3), "padding": (0, 1)})]
+
+
+def _flattened_kernel(a):
+    return np.shape(a["w_vertical"])[2], np.shape(a["w_horizontal"])[3]
 
 
 def flattened_cases_unmodified(rng):
@@ -827,10 +927,16 @@ FLATTENED = Exercise(
         Check("output shape", 2, flattened_cases_shape, kind="shape"),
         Check("one output channel: the three 1-D filters", 2, flattened_cases_one_filter),
         Check("several channels and the bias", 3, flattened_cases_channels_bias),
-        Check("stride and padding", 2, flattened_cases_geometry),
+        Check("stride and padding (ints)", 1, flattened_cases_geometry),
+        Check("stride and padding as pairs (height, width)", 1, flattened_cases_pairs),
         Check("the inputs are left unmodified", 1, flattened_cases_unmodified, kind="unmodified"),
     ],
     misconceptions=FLATTENED_MISCONCEPTIONS,
+    regimes=conv_geometry_regimes(ref_variants.flattened_conv2d, [
+        "stride > 1", "stride pair", "stride unequal", "padding > 0", "padding pair", "padding unequal", "batch"])
+    + channel_regimes(ref_variants.flattened_conv2d, w="w_channel") + [
+        when(ref_variants.flattened_conv2d, "non-square kernel (kH != kW)",
+             lambda a: len(set(_flattened_kernel(a))) > 1)],
 )
 
 
@@ -894,6 +1000,9 @@ CHANNEL_SHUFFLE = Exercise(
         Check("the input is left unmodified", 1, shuffle_cases_unmodified, kind="unmodified"),
     ],
     misconceptions=SHUFFLE_MISCONCEPTIONS,
+    regimes=[Regime("1 < groups < C: channels move", lambda case: 1 < case.args[1] < np.shape(case.args[0])[1]),
+             Regime("batch N > 1", lambda case: np.shape(case.args[0])[0] > 1),
+             Regime("images larger than 1x1", lambda case: np.prod(np.shape(case.args[0])[2:]) > 1)],
 )
 
 
