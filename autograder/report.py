@@ -426,24 +426,32 @@ def figure_png(figure):
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=80)   # fixed margins: "tight" would draw twice
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode()
     return f'<img class="figure" alt="figure" src="data:image/png;base64,{data}">'
+
+
+def score_bins(top, most):
+    """One bar per whole point up to `most` points (centred on it), else `most` equal bins."""
+    if top <= most:
+        return np.arange(0, top + 1.5) - 0.5
+    return np.linspace(0, top, most + 1)
 
 
 def score_histogram(section):
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6, 2.8))
+    figure.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.2)
     axes = figure.subplots()
     top = section["max_score"] or 1
-    axes.hist(section["scores"], bins=np.linspace(0, top, min(int(top), 30) + 1), color="#4c78a8")
+    axes.hist(section["scores"], bins=score_bins(top, 30), color="#4c78a8")
     for value, style in ((section["q1"], ":"), (section["median"], "-"), (section["q3"], ":")):
         if value is not None:
             axes.axvline(value, color="#d62728", linestyle=style)
     axes.set(xlabel=f"score (of {top:g}); red: median, dotted: quartiles", ylabel="students",
-             xlim=(0, top), title=f"{section['lesson']}: total scores")
+             xlim=(-0.5, top + 0.5) if top <= 30 else (0, top), title=f"{section['lesson']}: total scores")
     return figure_png(figure)
 
 
@@ -452,7 +460,9 @@ def exercise_bars(section):
     from matplotlib.figure import Figure
 
     exercises = section["exercises"]
-    figure = Figure(figsize=(6, 0.35 * len(exercises) + 1))
+    height = 0.35 * len(exercises) + 1
+    figure = Figure(figsize=(6, height))
+    figure.subplots_adjust(left=0.33, right=0.97, top=1 - 0.45 / height, bottom=0.6 / height)
     axes = figure.subplots()
     labels = [e["name"] for e in exercises][::-1]
     left = np.zeros(len(labels))
@@ -461,8 +471,8 @@ def exercise_bars(section):
         values = np.array([e[key] for e in exercises][::-1], dtype=float)
         axes.barh(labels, values, left=left, color=color, label=label)
         left += values
-    axes.set(xlabel="students", title="exercises")
-    axes.legend(loc="lower right", fontsize=7)
+    axes.set(xlabel="students")
+    axes.legend(loc="lower center", bbox_to_anchor=(0.4, 1.0), ncol=3, fontsize=8, frameon=False)
     return figure_png(figure)
 
 
@@ -477,15 +487,16 @@ def exercise_histograms(section):
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, exercise in zip(axes, exercises):
         top = exercise["max_points"] or 1
-        ax.hist(exercise["points"], bins=np.linspace(0, top, min(int(top), 10) + 1), color="#4c78a8")
+        ax.hist(exercise["points"], bins=score_bins(top, 10), color="#4c78a8")
         if exercise["median"] is not None:
             ax.axvline(exercise["median"], color="#d62728")
         ax.set_title(exercise["name"], fontsize=8)
-        ax.set_xlim(0, top)
+        ax.set_xlim(-0.5, top + 0.5) if top <= 10 else ax.set_xlim(0, top)
         ax.tick_params(labelsize=7)
     for ax in axes[len(exercises):]:
         ax.set_visible(False)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.05, right=0.98, top=1 - 0.35 / rows, bottom=0.25 / rows,
+                           hspace=0.6, wspace=0.3)
     return figure_png(figure)
 
 
@@ -554,7 +565,12 @@ def render_lesson(section):
     if section["scores"]:
         parts.append(score_histogram(section))
     if section["exercises"]:
-        parts += [exercise_bars(section), exercise_histograms(section), render_exercise_table(section)]
+        parts += [exercise_bars(section), exercise_histograms(section), render_exercise_table(section),
+                  "<p class='note'>Not attempted: every failing call raised NotImplementedError (the "
+                  "release's stub, also when reached through another exercise's stub), or the function or "
+                  "answer is missing. Sub-checks below are ranked by how many of the students who "
+                  "attempted the exercise failed them; misconceptions by how many students' code matched "
+                  "them on at least one sub-check.</p>"]
         parts += [render_exercise(e) for e in section["exercises"]]
     parts.append(render_students(section))
     return "\n".join(parts)
@@ -573,8 +589,8 @@ def render_exercise_table(section):
 
 
 def render_exercise(e):
-    parts = [f"<details open><summary>{esc(e['name'])}: {e['wrong']} attempted and wrong, "
-             f"{e['not_attempted']} not attempted</summary>"]
+    parts = [f"<details open><summary>{esc(e['name'])}: {e['passed']} passed, {e['wrong']} attempted and "
+             f"wrong, {e['not_attempted']} not attempted</summary>"]
     failing = [c for c in e["checks"] if c["failed"]]
     if failing:
         parts.append("<table><tr><th>sub-check</th><th>failed</th><th>of attempting</th><th></th></tr>")

@@ -321,3 +321,36 @@ def test_notebook_runs_in_jupyterlab_with_figures_and_nbgrader_tools(lab, browse
         page.screenshot(path=tmp_path / f"{stem}-5-last.png")
         page.close()
         keep_screenshots(tmp_path)
+
+
+def test_class_report_opens_offline_with_every_figure_drawn(browser, tmp_path):
+    """The class report (python -m autograder report) in Chromium: one file, nothing fetched, figures drawn."""
+    from autograder.__main__ import main
+    from autograder.bench_report import write_class
+
+    results = write_class(tmp_path / "results", 40)
+    page_path = tmp_path / "report.html"
+    assert main(["report", str(results), "-o", str(page_path)]) == 0
+    page = browser.new_page()
+    fetched = []
+
+    def offline(route):
+        """Everything but the page itself is refused and recorded: a CDN script or font would show here."""
+        if route.request.url == page_path.as_uri():
+            return route.continue_()
+        fetched.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", offline)
+    try:
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        images = page.evaluate("[...document.images].map(i => [i.complete && i.naturalWidth > 0, "
+                               "i.src.startsWith('data:image/png;base64,')])")
+        page.screenshot(path=tmp_path / "class-report.png", full_page=True)
+        assert fetched == [], f"the report fetched other files: {fetched}"
+        assert len(images) >= 3 and all(drawn and inline for drawn, inline in images), images
+        assert page.locator("h2").count() == 1 and page.locator("table tr").count() > 40
+    finally:
+        page.close()
+        keep_screenshots(tmp_path)
