@@ -75,8 +75,137 @@ def test_reference_scores_full_marks(seed):
     assert lost_points(grade(reference_namespace(), seed)) == {}
 
 
-def test_loop_implementation_scores_full_marks():
-    assert lost_points(grade(loop_namespace(), seed=7)) == {}
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_loop_implementation_scores_full_marks(seed):
+    assert lost_points(grade(loop_namespace(), seed)) == {}
+
+
+# An im2col-style alternative: every window as a strided view, reduced at once, and its
+# gradient scattered back with np.add.at. Sizes come from the loop's window count.
+
+def _window_view(x, kernel_size, stride, padding, ceil_mode, fill):
+    """(N, C, H_out, W_out, kH, kW) view of every window of x padded with `fill`."""
+    kernel = naive._hw(kernel_size)
+    stride = kernel if stride is None else naive._hw(stride)
+    padding = naive._hw(padding)
+    out = [loop_pool_output_size(n, k, s, p, ceil_mode)
+           for n, k, s, p in zip(x.shape[2:], kernel, stride, padding)]
+    ends = [max((o - 1) * s + k - p - n, 0)
+            for o, s, k, p, n in zip(out, stride, kernel, padding, x.shape[2:])]
+    xp = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (padding[0], ends[0]),
+                                                  (padding[1], ends[1])), constant_values=fill)
+    view = np.lib.stride_tricks.sliding_window_view(xp, kernel, axis=(2, 3))
+    return view[:, :, ::stride[0], ::stride[1]][:, :, :out[0], :out[1]], xp.shape, padding
+
+
+def _avg_divisor(x, kernel_size, stride, padding, ceil_mode, count_include_pad):
+    """Each window's divisor: the same windows over ones where a pixel counts."""
+    pad = naive._hw(padding)
+    counts = np.ones((1, 1) + x.shape[2:])
+    if count_include_pad:  # the padding counts, what lies beyond it does not
+        counts = np.pad(counts, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2),
+                        constant_values=1.0)
+        pad = (0, 0)
+    view, _, _ = _window_view(counts, kernel_size, stride, pad, ceil_mode, 0.0)
+    return view.sum(axis=(-2, -1))
+
+
+def _scatter(xp_shape, x_shape, padding, view_shape, stride, weights):
+    """Add weights (N, C, H_out, W_out, kH, kW) back onto the padded grid, then crop."""
+    n, c, h_out, w_out, kh, kw = view_shape
+    grad = np.zeros(xp_shape)
+    rows = (np.arange(h_out) * stride[0])[:, None] + np.arange(kh)
+    cols = (np.arange(w_out) * stride[1])[:, None] + np.arange(kw)
+    r = rows[:, None, :, None] + 0 * cols[None, :, None, :]
+    q = cols[None, :, None, :] + 0 * rows[:, None, :, None]
+    np.add.at(grad, (slice(None), slice(None), r, q), weights)
+    return grad[:, :, padding[0]:padding[0] + x_shape[2], padding[1]:padding[1] + x_shape[3]]
+
+
+def im2col_namespace():
+    def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+        view, _, _ = _window_view(x, kernel_size, stride, padding, ceil_mode, -np.inf)
+        return view.max(axis=(-2, -1))
+
+    def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                   count_include_pad=True):
+        view, _, _ = _window_view(x, kernel_size, stride, padding, ceil_mode, 0.0)
+        return view.sum(axis=(-2, -1)) / _avg_divisor(x, kernel_size, stride, padding,
+                                                      ceil_mode, count_include_pad)
+
+    def strides(kernel_size, stride):
+        return naive._hw(kernel_size if stride is None else stride)
+
+    def max_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False):
+        view, xp_shape, pad = _window_view(x, kernel_size, stride, padding, ceil_mode, -np.inf)
+        flat = view.reshape(view.shape[:4] + (-1,))
+        first = flat.argmax(axis=-1)  # argmax returns the first of tied maxima
+        onehot = np.arange(flat.shape[-1]) == first[..., None]
+        weights = (onehot * grad_out[..., None]).reshape(view.shape)
+        return _scatter(xp_shape, x.shape, pad, view.shape, strides(kernel_size, stride), weights)
+
+    def avg_pool2d_backward(grad_out, x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                            count_include_pad=True):
+        view, xp_shape, pad = _window_view(x, kernel_size, stride, padding, ceil_mode, 0.0)
+        share = grad_out / _avg_divisor(x, kernel_size, stride, padding, ceil_mode,
+                                        count_include_pad)
+        weights = np.broadcast_to(share[..., None, None], view.shape)
+        return _scatter(xp_shape, x.shape, pad, view.shape, strides(kernel_size, stride), weights)
+
+    namespace = loop_namespace()
+    namespace.update(max_pool2d=max_pool2d, avg_pool2d=avg_pool2d,
+                     max_pool2d_backward=max_pool2d_backward,
+                     avg_pool2d_backward=avg_pool2d_backward)
+    return namespace
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_im2col_implementation_scores_full_marks(seed):
+    assert lost_points(grade(im2col_namespace(), seed)) == {}
+
+
+def torch_namespace():
+    """Every exercise computed by torch.nn.functional (gradients by autograd)."""
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+
+    def tensor(x):
+        return torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+
+    def forward_and_backward(name):
+        def forward(x, *args, **kwargs):
+            return getattr(functional, name)(tensor(x), *args, **kwargs).detach().numpy()
+
+        def backward(grad_out, x, *args, **kwargs):
+            xt = tensor(x)
+            getattr(functional, name)(xt, *args, **kwargs).backward(torch.tensor(grad_out))
+            return xt.grad.numpy()
+        return forward, backward
+
+    def pool_output_size(n, kernel_size, stride=None, padding=0, ceil_mode=False):
+        column = torch.zeros(1, 1, n, 1)
+        return functional.max_pool2d(column, (kernel_size, 1), None if stride is None else
+                                     (stride, 1), (padding, 0), ceil_mode=ceil_mode).shape[2]
+
+    def spatial_pyramid_pool2d(x, levels=(1, 2, 4), mode="max"):
+        pool = getattr(functional, f"adaptive_{mode}_pool2d")
+        return torch.cat([pool(tensor(x), level).flatten(1) for level in levels], 1) \
+            .detach().numpy()
+
+    max_pool2d, max_pool2d_backward = forward_and_backward("max_pool2d")
+    avg_pool2d, avg_pool2d_backward = forward_and_backward("avg_pool2d")
+    namespace = dict(ANSWERS, pool_output_size=pool_output_size, max_pool2d=max_pool2d,
+                     max_pool2d_backward=max_pool2d_backward, avg_pool2d=avg_pool2d,
+                     avg_pool2d_backward=avg_pool2d_backward,
+                     spatial_pyramid_pool2d=spatial_pyramid_pool2d)
+    for name in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
+        namespace[name] = forward_and_backward(name)[0]
+    return namespace
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_torch_scores_full_marks(seed):
+    assert lost_points(grade(torch_namespace(), seed)) == {}
 
 
 def notebook_namespace():
@@ -221,6 +350,64 @@ def test_cases_stay_inside_what_the_docstrings_promise():
             # "each at least 1": an output larger than the input is allowed, as in torch
             x, output_size = case.args
             assert all(o >= 1 for o in naive._hw(output_size)), where
+
+
+def words_needed(exercise, case):
+    """What the name of a check holding this case must mention: everything beyond plain ints.
+
+    Pairs, padding, ceil_mode, count_include_pad=False, stride=None, a batch or
+    channels, ties (max_pool2d_backward), mode='avg' and other levels (SPP), and an
+    adaptive output larger than the input each change what the code must do, so
+    int-only, single-image code loses points only under names that say so.
+    """
+    a = suite._arguments(exercise.reference, case)
+    needed = set()
+    if any(isinstance(a.get(k), (tuple, list)) for k in ("kernel_size", "stride", "padding",
+                                                          "output_size")):
+        needed.add("pair")
+    if any(p > 0 for p in naive._hw(a.get("padding", 0))):
+        needed.add("padding")
+    if a.get("ceil_mode"):
+        needed.add("ceil_mode")
+    if a.get("count_include_pad") is False:
+        needed.add("count_include_pad")
+    if "stride" in a and a["stride"] is None:
+        needed.add("stride=None")
+    if "x" in a:
+        if a["x"].shape[0] > 1:
+            needed.add("batch")
+        if a["x"].shape[1] > 1:
+            needed.add("channel")
+    if exercise.name == "max_pool2d_backward" and suite._tied_window(a):
+        needed.add("ties")
+    if a.get("mode") == "avg":
+        needed.add("avg")
+    if "levels" in a and tuple(a["levels"]) != (1, 2, 4):
+        needed.add("levels")
+    if "output_size" in a and any(o > n for o, n in zip(naive._hw(a["output_size"]),
+                                                         a["x"].shape[2:])):
+        needed.add("larger")
+    return needed
+
+
+def test_words_needed_catches_a_pair_stride_under_a_batch_name():
+    case = suite.Case((np.zeros((2, 1, 4, 4)), 2), {"stride": (1, 2)})
+    assert words_needed(suite.MAX_POOL2D, case) == {"pair", "batch"}
+    assert words_needed(suite.POOL_OUTPUT_SIZE, suite.Case((6, 3), {"ceil_mode": True})) == {
+        "stride=None", "ceil_mode"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_check_name_says_what_its_cases_need(seed):
+    """A check named "batch and channels" holds no pair stride: pairs get a check of their own."""
+    dishonest = []
+    for exercise, check, case in all_cases(seed):
+        if exercise.kind != "function":
+            continue
+        missing = {w for w in words_needed(exercise, case) if w not in check.name}
+        if missing:
+            dishonest.append(f"{exercise.name}: '{check.name}' does not mention {sorted(missing)}")
+    assert not dishonest, "\n".join(sorted(set(dishonest)))
 
 
 def test_cases_are_small_enough_for_loop_implementations():
