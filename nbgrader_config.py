@@ -5,11 +5,24 @@ in release/<lesson>/ (committed), submissions in submitted/, and the gradebook
 in gradebook.db (the last three are ignored by git).
 """
 import os
+import warnings
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "cnn-internals"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+
+# nbgrader's exchange: release_assignment puts lessons there for students to fetch,
+# students submit there, collect and release_feedback read and write it. By default
+# exchange/ in this folder, so the README's instructor path works on one machine; a
+# shared server names its shared folder in NBGRADER_EXCHANGE_ROOT (deploy/).
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT") or os.path.join(c.CourseDirectory.root, "exchange")
+# SQLAlchemy's "Object of type <SubmittedNotebook> not in session" on every autograde is
+# about nbgrader's own bookkeeping; hidden, it no longer buries the warnings that matter.
+warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
+# release_feedback skips (and names) submissions copied into submitted/ by hand,
+# instead of stopping at the first one (autograder/nbgrader_instructor.py).
+c.ExchangeFactory.release_feedback = "autograder.nbgrader_instructor.ReleaseFeedback"
 
 # Release notebooks open with a note saying they are generated.
 c.IncludeHeaderFooter.header = os.path.join(c.CourseDirectory.root, "autograder", "templates",
@@ -37,6 +50,9 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "autograder.nbgrader_plugin.RepairGradeCells",
+    # hidden-check cells left as released get their hidden tests back, so OverwriteCells
+    # warns only about cells a student really changed (nbgrader #1961)
+    "autograder.nbgrader_instructor.RestoreHiddenTests",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

@@ -10,6 +10,7 @@ at the end, so the gradebook ends up exactly as a serial run leaves it.
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,17 +38,24 @@ def autograde_parallel(course_root, lesson, jobs=2, extra=(), log=print):
     while pending or running:
         while pending and len(running) < max(1, jobs):
             student = pending.pop(0)
-            running[student] = subprocess.Popen(_command(lesson, student, extra), cwd=course_root,
-                                                env=_environment(), stdout=subprocess.DEVNULL,
-                                                # a failure's messages come from its retry below
-                                                stderr=subprocess.DEVNULL)
-        for student, process in list(running.items()):
+            # nbgrader's warnings (a hidden cell a student changed ...) are shown once it is done;
+            # a file, not a pipe, so a talkative run never blocks on a full pipe
+            messages = tempfile.TemporaryFile(mode="w+")
+            running[student] = (subprocess.Popen(_command(lesson, student, extra), cwd=course_root,
+                                                 env=_environment(), stdout=subprocess.DEVNULL,
+                                                 stderr=messages), messages)
+        for student, (process, messages) in list(running.items()):
             if process.poll() is None:
                 continue
             del running[student]
+            messages.seek(0)
+            said = messages.read().strip()
+            messages.close()
             if process.returncode != 0:
-                failed.append(student)
-            log(f"{student}: {'done' if process.returncode == 0 else 'failed, will retry alone'}")
+                failed.append(student)  # its messages come from the retry below
+                log(f"{student}: failed, will retry alone")
+            else:
+                log(f"{student}: done" + "".join(f"\n  {line}" for line in said.splitlines()))
         time.sleep(0.05)
     still_failing = []
     for student in failed:
