@@ -5,6 +5,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+import alt_conv
 import naive_conv
 from autograder.grading.grader import InProcessCaller, run_exercise
 from autograder.grading.spec import named_function
@@ -128,6 +129,26 @@ def test_plain_loop_implementations_score_full_marks():
     # (their speed is measured by `python -m autograder.bench_grading`, not asserted here)
     names = namespace(naive_conv.conv2d, loop_conv2d_backward, loop_numerical_gradient)
     assert_full_marks(names, seed=11)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_im2col_einsum_and_col2im_implementations_score_full_marks(seed):
+    names = namespace(alt_conv.im2col_conv2d, alt_conv.col2im_conv2d_backward, alt_conv.nditer_numerical_gradient)
+    assert_full_marks(names, seed)
+
+
+def test_int_only_code_loses_only_the_pair_checks():
+    """Code that takes stride and padding as ints fails the checks whose names say "pairs", and no other."""
+    def int_only(fn):
+        def wrapped(*args, stride=1, padding=0, **kwargs):
+            if isinstance(stride, tuple) or isinstance(padding, tuple):
+                raise TypeError("unsupported operand type(s) for *: 'int' and 'tuple'")
+            return fn(*args, stride=stride, padding=padding, **kwargs)
+        return wrapped
+    results = scores(namespace(int_only(conv2d), int_only(conv2d_backward)), seed=1)
+    for name in ("conv2d", "conv2d_backward"):
+        failed = [c.name for c in results[name].checks if not c.passed]
+        assert failed and all("pairs" in c for c in failed), (name, failed)
 
 
 def test_every_case_is_small():

@@ -13,6 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
+import alt_conv
 import naive_conv
 from autograder.grading.grader import InProcessCaller, run_exercise
 from autograder.grading.notebook import is_hidden_check, nbgrader_meta
@@ -134,6 +135,35 @@ def test_loop_implementations_score_full_marks(seed):
     for exercise in LESSON.exercises:
         result = run_exercise(exercise, InProcessCaller(NAIVE), seed)
         assert result.points == result.max_points, failures(result)
+
+
+ALTERNATIVES = dict(NAIVE, conv2d=alt_conv.im2col_conv2d, conv_transpose2d=alt_conv.stuffed_conv_transpose2d,
+                    conv2d_matrix=alt_conv.unit_columns_conv2d_matrix)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_im2col_zero_stuffing_and_unit_column_implementations_score_full_marks(seed):
+    for name in ("conv2d", "conv_transpose2d", "conv2d_matrix"):
+        result = run_exercise(LESSON.exercise(name), InProcessCaller(ALTERNATIVES), seed)
+        assert result.points == result.max_points, failures(result)
+
+
+def _int_only(fn):
+    """fn that raises on a tuple stride, padding, dilation or output_padding, as int-only code does."""
+    def wrapped(*args, **kwargs):
+        if any(isinstance(v, tuple) for v in list(args[2:]) + list(kwargs.values())):
+            raise TypeError("unsupported operand type(s) for *: 'int' and 'tuple'")
+        return fn(*args, **kwargs)
+    return wrapped
+
+
+@pytest.mark.parametrize("name", ["conv2d", "conv3d", "conv_transpose2d", "conv2d_matrix",
+                                  "depthwise_separable_conv2d", "flattened_conv2d"])
+def test_int_only_code_loses_only_the_checks_that_name_pairs(name):
+    exercise = LESSON.exercise(name)
+    result = run_exercise(exercise, InProcessCaller({name: _int_only(exercise.reference)}), seed=2)
+    failed = [c.name for c in result.checks if not c.passed]
+    assert failed and all("pair" in c or "triple" in c for c in failed), failed
 
 
 def test_cases_use_small_arrays():
