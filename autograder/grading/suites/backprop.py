@@ -371,6 +371,10 @@ CONV2D_BACKWARD = Exercise(
                       "grad_b was summed over the wrong axes: sum grad_out over the batch and both "
                       "spatial axes, (N, H_out, W_out), keeping one entry per filter",
                       _wrong_backward(grad_b=lambda g, *rest: g.sum(axis=(2, 3)))),
+        Misconception("grad_b counted once per product",
+                      "grad_b was multiplied by C_in * kH * kW, as if the bias were added to every product "
+                      "x * w; it is added once per output pixel, so grad_b[o] is just the sum of grad_out[:, o]",
+                      _wrong_backward(grad_b=lambda g, x, w, *rest: np.prod(w.shape[1:]) * g.sum(axis=(0, 2, 3)))),
         Misconception("grad_b summed over everything",
                       "grad_b was summed over the wrong axes: sum grad_out over the batch and both "
                       "spatial axes, (N, H_out, W_out), keeping one entry per filter",
