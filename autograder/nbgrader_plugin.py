@@ -10,7 +10,14 @@ sandbox and then writes every output itself:
 - each hidden-check cell gets the check-by-check feedback (stdout) followed by
   an execute_result holding the points earned, which nbgrader's SaveAutoGrades
   reads as partial credit. A hidden cell the engine does not know gets an
-  error output, so it can never be worth points by staying silent.
+  error output, so it can never be worth points by staying silent;
+- each hidden-check cell's code is replaced by a one-line placeholder
+  (`hide_source`): Formgrader and the feedback HTML show the autograded
+  notebook, and students must not see how the hidden checks are called.
+
+`generate_feedback` renders with the `course_feedback` template in
+autograder/templates/nbconvert (FEEDBACK_TEMPLATE_DIRS): no MathJax from a CDN,
+wrapped output lines, and a summary listing the hidden checks by exercise.
 
 Two more pieces keep hostile or broken submissions from derailing nbgrader:
 `RepairGradeCells` puts the released graded cells back before nbgrader checks
@@ -23,6 +30,7 @@ before OverwriteCells.
 from pathlib import Path
 
 import nbformat
+import nbgrader
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -32,6 +40,12 @@ from .grading.grader import GradeResult, grade_parsed
 from .grading.notebook import (NotANotebook, is_hidden_check, metadata_of, nbgrader_meta, read_notebook,
                                recognise_lesson)
 from .grading.runner import Limits
+
+
+FEEDBACK_TEMPLATE_DIRS = [
+    str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),  # 'feedback'
+    str(Path(__file__).parent / "templates" / "nbconvert"),                                 # 'course_feedback'
+]
 
 
 class GradeWithEngine(NbGraderPreprocessor):
@@ -70,17 +84,17 @@ class GradeWithEngine(NbGraderPreprocessor):
 
     @staticmethod
     def _write_cell_outputs(nb, result):
-        for count, report in enumerate(result.cells, start=1):
+        for report in result.cells:
             cell = nb.cells[report.index]
-            cell.execution_count = count
+            # the prompt [42] of the notebook's 42nd cell, as tracebacks and feedback name it
+            cell.execution_count = report.index + 1
             cell.outputs = []
             if report.stdout:
                 cell.outputs.append(new_output("stream", name="stdout", text=report.stdout))
             for image in report.images:
                 cell.outputs.append(new_output("display_data", data={"image/png": image}))
             if report.status != "ok":
-                cell.outputs.append(new_output("error", ename=report.ename or "Error",
-                                               evalue=report.evalue, traceback=[]))
+                cell.outputs.append(error_output(report.ename or "Error", report.evalue, report.traceback))
 
     @staticmethod
     def _write_hidden_outputs(nb, lesson, result):
@@ -90,9 +104,9 @@ class GradeWithEngine(NbGraderPreprocessor):
                 continue
             grade_id = str(nbgrader_meta(cell).get("grade_id", ""))
             exercise = by_name.get(grade_id)
+            hide_source(cell)
             if exercise is None:
-                cell.outputs = [new_output("error", ename="UnknownCheck", traceback=[],
-                                           evalue=f"{grade_id!r} is not an exercise of {lesson.id}")]
+                cell.outputs = [error_output("UnknownCheck", f"{grade_id!r} is not an exercise of {lesson.id}")]
                 continue
             cell_points = float(nbgrader_meta(cell).get("points", exercise.max_points))
             earned = exercise.points * cell_points / exercise.max_points if exercise.max_points else 0.0
@@ -105,7 +119,27 @@ class GradeWithEngine(NbGraderPreprocessor):
     def _fail_hidden_cells(nb, reason):
         for cell in nb.cells:
             if cell.cell_type == "code" and is_hidden_check(cell):
-                cell.outputs = [new_output("error", ename="NotGradable", evalue=reason, traceback=[])]
+                hide_source(cell)
+                cell.outputs = [error_output("NotGradable", reason)]
+
+
+def hide_source(cell):
+    """Replace a hidden-check cell's code by a line saying what it is.
+
+    The autograded notebook is what Formgrader shows and what the feedback HTML
+    is made from; neither may show students how the hidden checks are run. The
+    gradebook keeps the released source, from which RepairGradeCells and
+    OverwriteCells restore the cell at the next autograde.
+    """
+    meta = nbgrader_meta(cell)
+    cell.source = (f"# hidden checks of {meta.get('grade_id', '?')} ({float(meta.get('points', 0) or 0):g} "
+                   "points): the score and the grader's messages are below")
+
+
+def error_output(ename, evalue, traceback=""):
+    """An error output that shows its message: nbconvert renders only the traceback's lines."""
+    lines = traceback.splitlines() if traceback.strip() else [f"{ename}: {evalue}".rstrip(": ")]
+    return new_output("error", ename=ename, evalue=evalue, traceback=lines)
 
 
 class RepairGradeCells(NbGraderPreprocessor):

@@ -4,6 +4,7 @@ generate_assignment -> submissions (blank, solved, and tricky ones) -> autograde
 -> export -> generate_feedback, for every lesson.
 """
 import csv
+import re
 import subprocess
 import sys
 
@@ -74,6 +75,56 @@ def test_nbgrader_generate_autograde_export_feedback(lesson_id, tmp_path):
 
     feedback = (course / "feedback" / "solved" / lesson_id / f"{lesson_id}.html").read_text()
     assert "seed" in feedback and "PASS" in feedback
+    for student in ("blank", "solved"):
+        assert_students_see_scores_not_hidden_code(course, student, lesson_id)
+    assert_blank_feedback_fits_on_one_screen(course, lesson_id)
+
+
+HIDDEN_CODE = ("BEGIN HIDDEN", "END HIDDEN", "check(", "autograder.", "import autograder")
+
+
+def formgrader_view(course, student, lesson_id):
+    """The page Formgrader shows for a submission: its autograded notebook through the 'formgrade' template."""
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+    from autograder.nbgrader_plugin import FEEDBACK_TEMPLATE_DIRS
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = FEEDBACK_TEMPLATE_DIRS[:1]   # nbgrader's templates
+    resources = {"assignment_id": lesson_id, "notebook_id": lesson_id, "submission_id": "s", "index": 0,
+                 "total": 1, "base_url": "", "student": student, "last_name": "", "first_name": "",
+                 "notebook_path": "n"}
+    path = course / "autograded" / student / lesson_id / f"{lesson_id}.ipynb"
+    return HTMLExporter(config=config).from_filename(str(path), resources=resources)[0]
+
+
+def assert_students_see_scores_not_hidden_code(course, student, lesson_id):
+    """Feedback HTML and Formgrader: each hidden-check cell's score and messages, never its code."""
+    html = (course / "feedback" / student / lesson_id / f"{lesson_id}.html").read_text()
+    formgrader = formgrader_view(course, student, lesson_id)
+    for secret in HIDDEN_CODE:
+        assert secret not in html, (student, secret)
+        assert secret not in formgrader, (student, secret)
+    # nothing from a CDN (formulas stay LaTeX text), long lines wrap, no empty error boxes
+    assert not re.search(r"https?://[^\"'\s]*(cdn|mathjax)", html, re.IGNORECASE)
+    assert not re.search(r"<script[^>]*src=", html)
+    assert "white-space: pre-wrap" in html
+    assert not re.search(r"<pre>\s*</pre>", html)
+    # the summary names each exercise's hidden checks, and no 0-point "Test cell" entries
+    assert "Test cell" not in html
+    for exercise in get_lesson(lesson_id).exercises:
+        assert f'<a href="#{exercise.name}">{exercise.name}</a>: hidden checks (Score:' in html, exercise.name
+        assert f"# hidden checks of {exercise.name} (" in html
+        assert f"{exercise.name}: " in html   # the engine's messages, e.g. "max_pool2d: 0 / 10 points"
+
+
+def assert_blank_feedback_fits_on_one_screen(course, lesson_id):
+    notebook = nbformat.read(str(course / "autograded" / "blank" / lesson_id / f"{lesson_id}.ipynb"),
+                             as_version=4)
+    messages = [output.get("text", "") for cell in notebook.cells if nbgrader_meta(cell).get("points")
+                for output in cell.get("outputs", []) if output.get("output_type") == "stream"]
+    lines = "".join(messages).splitlines()
+    assert len(lines) <= 2 * len(get_lesson(lesson_id).exercises), "\n".join(lines)
 
 
 @pytest.mark.parametrize("lesson_id", LESSON_IDS[:1])
