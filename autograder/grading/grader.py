@@ -20,7 +20,7 @@ import numpy as np
 
 from . import compare, in_place
 from .notebook import NotANotebook, cell_labels, cells_to_run, read_notebook, recognise_lesson
-from .child import TEST_FUNCTIONS, NamedFunction
+from .child import TEST_FUNCTIONS, NamedFunction, time_call
 from .runner import CallReport, Limits, Session
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]
@@ -394,12 +394,36 @@ def run_check(exercise, check, caller, seed):
         failure = None
         for case in cases:
             failure = judge_case(exercise, check, case, caller)
+            if failure is None and check.kind == "speed":
+                failure = judge_speed(exercise, check, case, caller)
             if failure:
                 break
     if failure:
         text = "\n".join(failure.lines("    "))
         return CheckResult(exercise.name, check.name, 0.0, check.points, text, failure)
     return CheckResult(exercise.name, check.name, float(check.points), check.points)
+
+
+def judge_speed(exercise, check, case, caller):
+    """None when the call is fast enough (check.speed), else a Failure saying how fast it was."""
+    speed = check.speed
+    report = caller.time(exercise.name, case.args, case.kwargs, speed.baseline, speed.repeats, speed.budget)
+    if not report.ok:
+        return Failure(cause=report.error, label="error", call=call_code(exercise, case),
+                       summary=report.error, size=case_size(case))
+    seconds, matmul = (float(v) for v in report.outputs[0])
+    if seconds * speed.fraction <= matmul:
+        return None
+    flop = 2 * int(np.prod(speed.baseline))
+    details = [f"best of the timed runs: {seconds * 1e3:.1f} ms of CPU, {flop / max(seconds, 1e-12) / 1e9:.2f} GFLOP/s",
+               f"one np.matmul {speed.baseline} of the same {flop // 2:,} multiply-adds, timed beside it: "
+               f"{matmul * 1e3:.2f} ms, {flop / max(matmul, 1e-12) / 1e9:.1f} GFLOP/s",
+               f"needed: at least 1/{1 / speed.fraction:g} of the matmul's speed (at most "
+               f"{matmul / speed.fraction * 1e3:.1f} ms); yours reached 1/{seconds / max(matmul, 1e-12):.0f}"]
+    summary = f"too slow: 1/{seconds / max(matmul, 1e-12):.0f} of np.matmul's speed, needed 1/{1 / speed.fraction:g}"
+    return Failure(cause="too slow: a Python loop over pixels or windows where one large NumPy call would do",
+                   label="failed", call=call_code(exercise, case), details=details, summary=summary,
+                   size=case_size(case))
 
 
 def judge_value(exercise, caller):
@@ -535,3 +559,16 @@ class InProcessCaller:
         if return_args:
             outputs += [a for a in args if isinstance(a, np.ndarray)]
         return CallReport(True, outputs=outputs)
+
+    def time(self, name, args=(), kwargs=None, baseline=(1, 1, 1), repeats=5, budget=2.0):
+        """As Session.time, in this process, with one BLAS thread as in the sandbox."""
+        from threadpoolctl import threadpool_limits  # scikit-learn's dependency, in requirements.txt
+        target = self.namespace.get(name)
+        if target is None:
+            return CallReport(False, error=f"no function named {name} is defined")
+        try:
+            with threadpool_limits(1):
+                seconds = time_call(target, args, kwargs or {}, baseline, repeats, budget)
+        except Exception as error:  # noqa: BLE001 - reported as the student's failure
+            return CallReport(False, error=f"{type(error).__name__}: {error}")
+        return CallReport(True, outputs=[np.array(seconds)])

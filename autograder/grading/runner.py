@@ -312,3 +312,29 @@ class Session:
             return CallReport(False, error=f"{name}: the sandbox sent {len(outputs)} arrays "
                                            f"instead of {expected}")
         return CallReport(True, outputs=outputs)
+
+    def time(self, name, args=(), kwargs=None, baseline=(1, 1, 1), repeats=5, budget=2.0):
+        """Time the student's `name` against one np.matmul of shape `baseline` in the child (child.time_call).
+
+        A CallReport whose one output is [best CPU seconds of the call, of the matmul].
+        """
+        if name in self.dead_functions:
+            return CallReport(False, error=f"not called again: an earlier call {self.dead_functions[name]}")
+        arrays = []
+        header = {"op": "time", "name": name, "args": encode_value(tuple(args), arrays),
+                  "kwargs": encode_value(dict(kwargs or {}), arrays), "baseline": [int(v) for v in baseline],
+                  "repeats": int(repeats), "budget": float(budget)}
+        try:
+            self._ensure_child()
+            reply, outputs = self._request(header, arrays, self.limits.call_seconds)
+        except ChildFailed as failure:
+            self._drop_child()
+            why = (f"did not finish its timed runs within {self.limits.call_seconds:g} s"
+                   if str(failure) == "timeout" else f"failed: the process running it {failure}")
+            self.dead_functions[name] = why
+            return CallReport(False, error=f"{name} {why}")
+        if not reply.get("ok"):
+            return CallReport(False, error=str(reply.get("error", "failed"))[:1000])
+        if len(outputs) != 1 or outputs[0].shape != (2,) or not np.all(outputs[0] >= 0):
+            return CallReport(False, error=f"{name}: the sandbox sent malformed timings")
+        return CallReport(True, outputs=outputs)

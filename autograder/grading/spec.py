@@ -48,15 +48,34 @@ class Check:
              rng (a numpy Generator seeded per submission and per check).
     kind:    "values"     outputs equal the expected ones (shapes included);
              "shape"      only output shapes are compared;
-             "unmodified" the array arguments are unchanged after the call.
+             "unmodified" the array arguments are unchanged after the call;
+             "speed"      values as "values", then the call is timed (see `Speed`).
     outputs: indices of the outputs compared, e.g. (1,) for grad_w of
              conv2d_backward; None compares all of them.
+    speed:   a `Speed`, for kind "speed" only.
     """
     name: str
     points: float
     cases: Callable
     kind: str = "values"
     outputs: Optional[Sequence[int]] = None
+    speed: Optional["Speed"] = None
+
+
+@dataclass
+class Speed:
+    """A graded speed: the student's function against one np.matmul, timed in the same process.
+
+    baseline: (m, k, n) of the matmul, whose m*k*n multiply-adds equal the timed case's.
+    fraction: the check passes when the student's best CPU time is at most the
+              matmul's best divided by `fraction` (1/12: within 12 times its time).
+    repeats:  runs of each, timed in turn; the best of each counts.
+    budget:   seconds of CPU after which no further repeat starts.
+    """
+    baseline: tuple
+    fraction: float
+    repeats: int = 7
+    budget: float = 2.0
 
 
 @dataclass
