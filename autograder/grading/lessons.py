@@ -5,6 +5,7 @@ SUITES = {
     "01_pooling": "autograder.grading.suites.pooling",
     "02_cnn_backprop": "autograder.grading.suites.backprop",
     "03_conv_variants": "autograder.grading.suites.variants",
+    "04_normalization": "autograder.grading.suites.normalization",
     "05_making_it_fast": "autograder.grading.suites.fast",
 }
 
