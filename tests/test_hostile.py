@@ -368,7 +368,7 @@ def submission(case, files):
 def told(result):
     """Everything the student is told: the error, each check's feedback, cell notes and outputs."""
     parts = [result.error, result.notebook_notes(), *(e.feedback() for e in result.exercises)]
-    parts += [cell.stdout + cell.stderr for cell in result.cells]
+    parts += [cell.stdout + cell.stderr + cell.traceback for cell in result.cells]
     return "\n".join(parts)
 
 

@@ -326,7 +326,9 @@ def error_failure(exercise, case, report):
                        details=["not called again"], summary="not called again", size=case_size(case))
     if error.startswith(f"no function named {exercise.name} "):
         return Failure(cause=error, label="error", whole=True, summary=error, size=case_size(case))
-    where = trace.strip().splitlines()[-1].strip() if trace.strip() else ""
+    frames = [line.strip() for line in trace.splitlines() if line.strip()]
+    # the student's own line that raised (a cell's), rather than the NumPy internals under it
+    where = next((f for f in reversed(frames) if f.startswith("Cell In[")), frames[-1] if frames else "")
     ename = error.split(":", 1)[0]
     cause = f"{ename} raised at {where}" if where else error
     details = [f"error: {error}"] + (["traceback (last calls):"] + trace.splitlines() if trace else [])
