@@ -277,10 +277,14 @@ def by_lesson(submissions):
 def summarize(loaded, anonymize=False, key=None):
     """The whole report as plain data: {"problems", "engines", "lessons": {lesson: {...}}}.
 
-    `loaded` is a Loaded (or a list of Submission). Per lesson: students, score
-    statistics, per exercise its statistics, sub-checks ranked by failure rate and
-    misconceptions ranked by students, and the student table sorted by score.
+    `loaded` is a Loaded, a list of Submission, or results paths (files, folders, CSVs)
+    to read with load_results. Per lesson: students, score statistics, per exercise
+    its statistics, sub-checks ranked by failure rate and misconceptions ranked by
+    students, and the student table sorted by score.
     """
+    if isinstance(loaded, (str, Path)) or (isinstance(loaded, (list, tuple))
+                                          and all(isinstance(p, (str, Path)) for p in loaded)):
+        loaded = load_results([loaded] if isinstance(loaded, (str, Path)) else loaded)
     if isinstance(loaded, (list, tuple)):
         loaded = Loaded(list(loaded))
     names = pseudonyms(sorted({s.student for s in loaded.submissions}), key) if anonymize else {}

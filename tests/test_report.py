@@ -311,6 +311,18 @@ def test_gradebook_report_counts_the_same_as_the_plan(one_mistake_checks, tmp_pa
 
 
 # ------------------------------------------------------------- inputs the report refuses or skips
+def test_summarize_reads_paths_itself(class_results):
+    assert summarize(class_results) == summarize(load_results([class_results]))
+
+
+def test_report_needs_results_or_a_gradebook_with_a_lesson(tmp_path, capsys):
+    assert main(["report", "-o", str(tmp_path / "r.html")]) == 2
+    assert main(["report", "--gradebook", str(tmp_path / "gradebook.db"), "-o", str(tmp_path / "r.html")]) == 2
+    assert "--gradebook needs --lesson" in capsys.readouterr().err
+    assert main(["report", "--gradebook", str(tmp_path / "none.db"), "--lesson", LESSON]) == 2
+    assert "no gradebook at" in capsys.readouterr().err
+
+
 def test_a_folder_without_results_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty"), "-o", str(tmp_path / "r.html")]) == 2
