@@ -39,6 +39,7 @@ from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parents[1]
 GRADER_REQUIREMENTS = Path("deploy") / "requirements-grader.txt"
+MAX_LISTED = 40  # files named in the output; an upload of a whole folder is summed up after that
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, while building the autograder image.
@@ -143,6 +144,8 @@ def pick_notebook(submission, lesson_id):
     for name in names:
         lesson, how = found[name]
         described.append(f"{name} ({'lesson ' + lesson if lesson else how})")
+    if len(described) > MAX_LISTED:
+        described[MAX_LISTED:] = [f"and {len(described) - MAX_LISTED} more"]
     lines = [f"Files received: {', '.join(described) if described else 'none'}."]
     chosen = [n for n in names if found[n] == (lesson_id, "metadata")]
     how = "its metadata names the lesson"
