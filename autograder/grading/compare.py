@@ -82,14 +82,20 @@ def array_assignment(name, array):
         if np.array_equal(flat, np.arange(array.size)):
             reshape = f".reshape{shape}" if array.ndim > 1 else ""
             return f"{head}np.arange({float(array.size)!r}{dtype}){reshape}"
-    options = dict(separator=", ", floatmode="unique", threshold=array.size + 1,
-                   max_line_width=WIDTH - len(head) - 9)
-    if array.ndim <= 1 or array.size <= SMALL:
-        text = f"{head}np.array({_rows(np.array2string(array, **options), len(head) + 9)}{dtype})"
-    else:
-        body = _rows(np.array2string(array.reshape(-1), **options), len(head) + 9)
-        text = f"{head}np.array({body}{dtype}).reshape{shape}"
+    text = _literal(head, array, dtype, shape, floatmode="unique")
+    if len(text) > MAX_LITERAL_CHARS and array.dtype.kind == "f":
+        # still enough to reproduce a failure, in a third of the room
+        text = _literal(head, array, dtype, shape, floatmode="maxprec", precision=6) + \
+            "    # rounded to 6 decimals"
     return None if len(text) > MAX_LITERAL_CHARS else text
+
+
+def _literal(head, array, dtype, shape, **options):
+    options = dict(options, separator=", ", threshold=array.size + 1, max_line_width=WIDTH - len(head) - 9)
+    if array.ndim <= 1 or array.size <= SMALL:
+        return f"{head}np.array({_rows(np.array2string(array, **options), len(head) + 9)}{dtype})"
+    body = _rows(np.array2string(array.reshape(-1), **options), len(head) + 9)
+    return f"{head}np.array({body}{dtype}).reshape{shape}"
 
 
 def _rows(body, indent):

@@ -237,9 +237,10 @@ def value_code(name, value, definitions):
     """How `value` appears in the call; arrays and functions get a line in `definitions`."""
     if isinstance(value, np.ndarray):
         code = compare.array_assignment(name, value)
+        # too many values to print: a runnable stand-in of the same shape (enough for shape bugs)
         definitions.append(code if code is not None else (
-            f"# {name}: shape {value.shape}, values from {np.min(value):.4g} to {np.max(value):.4g} "
-            "(too large to print)"))
+            f"{name} = np.random.default_rng(0).uniform({np.min(value):.4g}, {np.max(value):.4g}, "
+            f"{tuple(int(n) for n in value.shape)})    # stand-in: the {value.size} values are too many to print"))
         return name
     if isinstance(value, NamedFunction):
         definitions.append(function_code(name, value))
