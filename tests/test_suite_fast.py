@@ -8,6 +8,7 @@ sentence in the feedback; a composite built on a student's own buggy piece is
 charged only for the piece; the source notebook's solutions score full marks and
 its stubs zero.
 """
+import dataclasses
 import itertools
 import re
 
@@ -114,10 +115,11 @@ def test_reference_scores_full_marks(seed):
 
 @pytest.mark.parametrize("seed", [0, 7])
 def test_loop_implementations_score_full_marks_on_values(seed):
+    # the speed check is left out: these loops are meant to fail it (tests/test_speed_checks.py)
     for exercise in LESSON.exercises:
+        exercise = dataclasses.replace(exercise, checks=value_checks_only(exercise))
         result = run_exercise(exercise, InProcessCaller(NAIVE), seed)
-        failed = [c for c in result.checks if not c.passed and "speed" not in c.name]
-        assert not failed, failures(result)
+        assert result.points == result.max_points, failures(result)
 
 
 def test_value_cases_use_small_arrays():

@@ -15,9 +15,10 @@ max_pool2d, conv2d and conv2d_backward are built on the student's own
 pool_windows, im2col and col2im: their expected results are the reference's,
 or else the same computation on the student's pieces, so a bug in a piece is
 charged once, where it is. conv2d also has a graded speed check (see
-SPEED_LAYER): values right, and at least a fixed fraction of the speed of one
-np.matmul with the same number of multiply-adds, both measured in the same
-sandboxed process.
+SPEED_LAYER): values right, and at least 1/12 of the speed of one np.matmul
+with the same number of multiply-adds, both timed in turn in the same sandboxed
+process (CPU time, best of 7); tests/test_speed_checks.py shows that it passes
+vectorized solutions and fails Python loops over pixels, on a loaded machine.
 
 The named misconceptions of the lesson: col2im overwriting instead of adding
 where windows overlap, im2col's row order not matching w.reshape(C_out, -1),
@@ -35,7 +36,7 @@ from autograder.reference import conv as ref_conv
 from autograder.reference import fast as ref
 from autograder.reference import pooling as ref_pooling
 
-from ..spec import Case, Check, Exercise, Lesson, Misconception, Regime
+from ..spec import Case, Check, Exercise, Lesson, Misconception, Regime, Speed
 
 # ---------------------------------------------------------------------------
 # Inputs and argument helpers
@@ -581,15 +582,36 @@ def conv_regimes(fn):
     ]
 
 
+# The timed layer: an early layer of a CNN on a 64x64 image (8 -> 16 channels, 3x3, padding 1).
+# Its 4.7 million multiply-adds are those of one (16, 72) @ (72, 4096) product: the GEMM that
+# im2col turns it into, and the baseline timed beside it. One image with few channels is where a
+# Python loop over the 4096 output pixels shows (each iteration does only 16 x 72 multiply-adds
+# in a tiny product), so 1/12 sits about 2x from both sides. Measured in the sandbox with a busy
+# loop on each core (one BLAS thread, CPU time, best of 7), as multiples of the matmul's time:
+# im2col + one product 1.5, the 9-offset loop 3.7 (einsum with optimize=True) to 6.1 (without),
+# a loop over output pixels 25; a loop over pixels and channels is hundreds.
+SPEED_LAYER = (1, 8, 16, 64, 3)
+SPEED = Speed(baseline=(16, 8 * 3 * 3, 64 * 64), fraction=1 / 12)
+
+
+def conv2d_cases_speed(rng):
+    n, c_in, c_out, size, k = SPEED_LAYER
+    x, w, b = rng.standard_normal((n, c_in, size, size)), rng.standard_normal((c_out, c_in, k, k)), rng.standard_normal(c_out)
+    return [Case((x, w, b), {"padding": 1},
+                 note="one 64x64 image, 8 -> 16 channels, 3x3: timed against one np.matmul of the same size")]
+
+
 CONV2D = Exercise(
     name="conv2d",
     reference=ref_conv.conv2d,
     expected=own_pieces("conv2d", ref_conv.conv2d, conv2d_on_own_im2col),
     checks=[
-        Check("one channel (cross-correlation, no flip)", 3, conv2d_cases_one_channel),
-        Check("several channels and the bias", 5, conv2d_cases_channels),
-        Check("stride, padding and dilation", 4, conv2d_cases_geometry),
-        Check("groups", 4, conv2d_cases_groups),
+        Check("one channel (cross-correlation, no flip)", 2, conv2d_cases_one_channel),
+        Check("several channels and the bias", 4, conv2d_cases_channels),
+        Check("stride, padding and dilation", 3, conv2d_cases_geometry),
+        Check("groups", 3, conv2d_cases_groups),
+        Check("speed: at least 1/12 of np.matmul's on a 64x64 layer", 4, conv2d_cases_speed, kind="speed",
+              speed=SPEED),
     ],
     misconceptions=CONV2D_MISCONCEPTIONS,
     regimes=conv_regimes(ref_conv.conv2d) + [
