@@ -107,16 +107,23 @@ def _window_cells(i, j, kernel, stride, padding):
     return [(r, c) for r in range(r0, r0 + kernel[0]) for c in range(c0, c0 + kernel[1])]
 
 
-def _pool_loop(x, kernel_size, stride, padding, ceil_mode, reduce, size=ref.pool_output_size):
-    """Loop pooling: out[..., i, j] = reduce(real pixels, cells, (H, W), padding) of window i, j."""
+def _pool_loop(x, kernel_size, stride, padding, ceil_mode, reduce, size=ref.pool_output_size,
+               split=False):
+    """Loop pooling: out[..., i, j] = reduce(real pixels, cells, (H, W), padding) of window i, j.
+
+    split: move every window up/left by half (rounded down) of ceil_mode's overhang,
+    as code does that splits the extra padding between both sides.
+    """
     x = np.asarray(x, dtype=np.float64)
     kernel, stride, padding, out_hw = _geometry(x.shape, kernel_size, stride, padding, ceil_mode,
                                                 size)
     out = np.zeros(x.shape[:2] + out_hw)
     height, width = x.shape[2:]
+    shifted = tuple(p + (max((o - 1) * s + k - n - 2 * p, 0) // 2 if split else 0)
+                    for n, k, s, p, o in zip(x.shape[2:], kernel, stride, padding, out_hw))
     for i in range(out_hw[0]):
         for j in range(out_hw[1]):
-            cells = _window_cells(i, j, kernel, stride, padding)
+            cells = _window_cells(i, j, kernel, stride, shifted)
             real = [(r, c) for r, c in cells if 0 <= r < height and 0 <= c < width]
             rows, cols = [r for r, _ in real], [c for _, c in real]
             out[:, :, i, j] = reduce(x[:, :, rows, cols], cells, (height, width), padding)
@@ -421,6 +428,10 @@ def max_pool2d_rounded_up_zero_fill(x, kernel_size, stride=None, padding=0, ceil
     return _pool_loop(x, kernel_size, stride, padding, ceil_mode, _max_fill(0.0), size=_ceil_size)
 
 
+def max_pool2d_split_ceil(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return _pool_loop(x, kernel_size, stride, padding, ceil_mode, _max_fill(-np.inf), split=True)
+
+
 def max_pool2d_stride_one(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     return ref.max_pool2d(x, kernel_size, 1 if stride is None else stride, padding,
                           ceil_mode=ceil_mode)
@@ -441,6 +452,9 @@ def max_pool2d_first_image(x, kernel_size, stride=None, padding=0, ceil_mode=Fal
     return np.repeat(pooled, np.shape(x)[0], axis=0)
 
 
+SPLIT_CEIL = ("With ceil_mode the last window hangs over the end (right and bottom) only; "
+              "splitting the extra padding between both sides moves every window up and left "
+              "(this shows when it overhangs by 2 pixels or more).")
 ZERO_PADDING = ("Max pooling padded with zeros; it pads with -inf so that padding never wins "
                 "the max (this shows only when negative inputs sit next to the padding).")
 CHANNELS_MIXED = ("The channels were mixed: pooling works on each channel on its own, so the "
@@ -452,6 +466,7 @@ MAX_MISCONCEPTIONS = [
     Misconception("rounded up, zero fill", ROUNDED_UP, max_pool2d_rounded_up_zero_fill),
     Misconception("stride None = 1", STRIDE_ONE, max_pool2d_stride_one),
     Misconception("ceil_mode ignored", CEIL_IGNORED, max_pool2d_ceil_ignored),
+    Misconception("ceil padding split", SPLIT_CEIL, max_pool2d_split_ceil),
     Misconception("channels mixed", CHANNELS_MIXED, max_pool2d_across_channels),
     Misconception("first image only", BATCH_MIXED, max_pool2d_first_image),
 ]
@@ -601,6 +616,12 @@ def avg_pool2d_always_real_count(x, kernel_size, stride=None, padding=0, ceil_mo
     return _avg_loop(x, kernel_size, stride, padding, ceil_mode, _count_real)
 
 
+def avg_pool2d_split_ceil(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                          count_include_pad=True):
+    return _pool_loop(x, kernel_size, stride, padding, ceil_mode,
+                      _mean_over(_torch_divisor(count_include_pad)), split=True)
+
+
 def avg_pool2d_stride_one(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                           count_include_pad=True):
     return ref.avg_pool2d(x, kernel_size, 1 if stride is None else stride, padding, ceil_mode,
@@ -634,6 +655,7 @@ AVG_MISCONCEPTIONS = [
     Misconception("real count", REAL_COUNT, avg_pool2d_always_real_count),
     Misconception("stride None = 1", STRIDE_ONE, avg_pool2d_stride_one),
     Misconception("ceil_mode ignored", CEIL_IGNORED, avg_pool2d_ceil_ignored),
+    Misconception("ceil padding split", SPLIT_CEIL, avg_pool2d_split_ceil),
     Misconception("channels mixed", CHANNELS_MIXED, avg_pool2d_across_channels),
     Misconception("rounded up", ROUNDED_UP, avg_pool2d_rounded_up),
     Misconception("rounded up, full divisor", ROUNDED_UP, avg_pool2d_rounded_up_full_divisor),
