@@ -62,6 +62,12 @@ def test_the_lesson_notebook_is_graded_whatever_its_name_and_the_output_names_ev
     output = results["output"]
     assert "00_start_here.ipynb" in output and f"Graded: {LESSON} (1).ipynb" in output, output
     assert "Isolation of student code:" in output, output
+    # what students see holds no hidden-check code and no line of the reference's code
+    shown = json.dumps(results)
+    assert "HIDDEN TESTS" not in shown and "check(" not in shown and "autograder." not in shown
+    reference = (ROOT / "autograder" / "reference" / "pooling.py").read_text().splitlines()
+    code = [line.strip() for line in reference if line.strip().startswith(("def ", "return "))]
+    assert code and not [line for line in code if line in shown]
 
 
 def test_several_different_notebooks_of_the_lesson_are_not_graded(tmp_path):
