@@ -52,42 +52,56 @@ def _check_grad_out(grad_out, shape, op):
         raise ValueError(f"{op}: grad_out must have the output shape {tuple(shape)}, got {np.shape(grad_out)}")
 
 
-def _channel_view(vector, ndim):
-    """A (C,) vector shaped (1, C, 1, ..., 1) to broadcast against an (N, C, *spatial) array."""
-    return np.reshape(vector, (1, -1) + (1,) * (ndim - 2))
+def _per_channel(vector):
+    """A (C,) vector as (C, 1), to broadcast against an (N, C, M) view."""
+    return np.asarray(vector, dtype=np.float64)[:, None]
 
 
-def _affine_grads(grad_out, x_hat, weight, bias, axes, shape):
-    """grad_weight = sum(grad_out * x_hat) and grad_bias = sum(grad_out) over `axes`, or None."""
-    grad_weight = None if weight is None else np.sum(grad_out * x_hat, axis=axes).reshape(shape)
-    grad_bias = None if bias is None else np.sum(grad_out, axis=axes).reshape(shape)
-    return grad_weight, grad_bias
+def _channels_view(a):
+    """(N, C, *spatial) as (N, C, M), M the number of pixels (1 for (N, C)); a view, no copy."""
+    return a.reshape(a.shape[0], a.shape[1], -1)
 
 
-def _normalize_backward(grad_x_hat, x_hat, inv_std, axes):
-    """Gradient through x_hat = (x - mean(x)) * inv_std, with mean and variance taken over `axes`.
+def _standardize_rows(v, eps):
+    """(v - mean) / sqrt(var + eps) along the last axis of v, (A, B, S) -> (x_hat, inv_std (A, B, 1)).
+
+    Two passes (the mean, then the squares of the deviations), never E[x^2] - E[x]^2,
+    which cancels badly when the mean is large.
+    """
+    x_hat = v - v.mean(axis=-1, keepdims=True)
+    var = np.einsum("abs,abs->ab", x_hat, x_hat)[..., None] / v.shape[-1]
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat *= inv_std
+    return x_hat, inv_std
+
+
+def _standardize_rows_backward(grad_x_hat, x_hat, inv_std):
+    """Gradient through x_hat = (x - mean(x)) * inv_std, mean and variance along the last axis.
 
     Three paths lead from x to x_hat: directly, through the mean, and through the
     variance. Together they give the compact formula
-        grad_x = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)),   g = grad_x_hat,
-    with both means over the same `axes` as the forward's statistics.
+        grad_x = inv_std * (g - mean(g) - x_hat * mean(g * x_hat)),   g = grad_x_hat.
     """
-    mean_g = np.mean(grad_x_hat, axis=axes, keepdims=True)
-    mean_gx = np.mean(grad_x_hat * x_hat, axis=axes, keepdims=True)
-    return inv_std * (grad_x_hat - mean_g - x_hat * mean_gx)
+    count = x_hat.shape[-1]
+    mean_g = grad_x_hat.sum(axis=-1, keepdims=True) / count
+    mean_gx = np.einsum("abs,abs->ab", grad_x_hat, x_hat)[..., None] / count
+    grad_x = grad_x_hat - mean_g
+    grad_x -= x_hat * mean_gx
+    grad_x *= inv_std
+    return grad_x
 
 
 # --------------------------------------------------------------- batch norm
 
 def _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps, op):
-    """Check the arguments; return (x, axes, mean, inv_std) as used to normalize."""
+    """Check the arguments; return (v, mean, inv_std): x as (N, C, M), and per-channel (C,) statistics."""
     x = as_float(x)
     _check_x(x, op)
     channels = x.shape[1]
     for value, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                         (weight, "weight"), (bias, "bias")):
         _check_channel_vector(value, channels, name, op)
-    axes = (0,) + tuple(range(2, x.ndim))
+    v = _channels_view(x)
     if training:
         for value, name in ((running_mean, "running_mean"), (running_var, "running_var")):
             if value is not None and not (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
@@ -97,14 +111,14 @@ def _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
         if count < 2:
             # torch refuses too: a variance of one value is 0 and the output would be all bias.
             raise ValueError(f"{op}: training needs more than 1 value per channel, got x of shape {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True)          # biased (divides by m), as torch normalizes
+        mean = np.einsum("ncm->c", v) / count
+        deviation = v - mean[:, None]
+        var = np.einsum("ncm,ncm->c", deviation, deviation) / count   # biased (divides by m), as torch
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var, got None")
-        mean = _channel_view(as_float(running_mean), x.ndim)
-        var = _channel_view(as_float(running_var), x.ndim)
-    return x, axes, mean, 1.0 / np.sqrt(var + eps)
+        mean, var = as_float(running_mean), as_float(running_var)
+    return v, mean, var
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -122,22 +136,25 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                   False: normalize with running_mean and running_var, which stay unchanged.
     Returns: array of x's shape, weight * (x - mean) / sqrt(var + eps) + bias.
     """
-    x, axes, mean, inv_std = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
-                                               "batch_norm")
-    out = (x - mean) * inv_std
+    v, mean, var = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps, "batch_norm")
+    # One multiply-add per value: out = x * scale + shift, both per channel.
+    scale = 1.0 / np.sqrt(var + eps)
     if weight is not None:
-        out = out * _channel_view(as_float(weight), x.ndim)
+        scale = scale * as_float(weight)
+    shift = -mean * scale
     if bias is not None:
-        out = out + _channel_view(as_float(bias), x.ndim)
+        shift = shift + as_float(bias)
+    out = v * _per_channel(scale)
+    out += _per_channel(shift)
     if training:
+        count = v.shape[0] * v.shape[2]
         if running_mean is not None:
             running_mean *= 1 - momentum
-            running_mean += momentum * mean.reshape(-1)
+            running_mean += momentum * mean
         if running_var is not None:
-            unbiased = x.var(axis=axes, ddof=1)
             running_var *= 1 - momentum
-            running_var += momentum * unbiased
-    return out
+            running_var += momentum * var * count / (count - 1)      # the unbiased variance
+    return out.reshape(np.shape(x))
 
 
 def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -151,23 +168,33 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
     evaluation they are constants, so batch norm is a per-channel affine map and
     grad_x = grad_out * weight / sqrt(running_var + eps).
     """
-    x, axes, mean, inv_std = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
-                                               "batch_norm_backward")
+    v, mean, var = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
+                                     "batch_norm_backward")
     grad_out = as_float(grad_out)
-    _check_grad_out(grad_out, x.shape, "batch_norm_backward")
-    x_hat = (x - mean) * inv_std
-    grad_x_hat = grad_out if weight is None else grad_out * _channel_view(as_float(weight), x.ndim)
+    _check_grad_out(grad_out, np.shape(x), "batch_norm_backward")
+    g = _channels_view(grad_out)
+    count = v.shape[0] * v.shape[2]
+    inv_std = 1.0 / np.sqrt(var + eps)
+    sum_g = np.einsum("ncm->c", g)
+    # sum of g * x_hat without forming x_hat: inv_std * (sum of g * x - mean * sum of g)
+    sum_g_x_hat = inv_std * (np.einsum("ncm,ncm->c", g, v) - mean * sum_g)
+    gain = inv_std if weight is None else inv_std * as_float(weight)
+    grad_x = g * _per_channel(gain)
     if training:
-        grad_x = _normalize_backward(grad_x_hat, x_hat, inv_std, axes)
-    else:
-        grad_x = grad_x_hat * inv_std
-    return (grad_x,) + _affine_grads(grad_out, x_hat, weight, bias, axes, (x.shape[1],))
+        # grad_x = gain * (g - mean(g) - x_hat * mean(g * x_hat)), x_hat = (x - mean) * inv_std,
+        # written as g * gain + x * slope + offset, per channel
+        slope = -gain * inv_std * sum_g_x_hat / count
+        grad_x += v * _per_channel(slope)
+        grad_x += _per_channel(-gain * sum_g / count - mean * slope)
+    grad_weight = None if weight is None else sum_g_x_hat
+    grad_bias = None if bias is None else sum_g
+    return grad_x.reshape(np.shape(x)), grad_weight, grad_bias
 
 
 # --------------------------------------------------------------- layer norm
 
 def _layer_norm_parts(x, normalized_shape, weight, bias, eps, op):
-    """Check the arguments; return (x, shape, axes, x_hat, inv_std)."""
+    """Check the arguments; return (x, shape, x_hat, inv_std) with x_hat and inv_std as (L, 1, S) views."""
     x = as_float(x)
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (int(normalized_shape),)
@@ -177,10 +204,9 @@ def _layer_norm_parts(x, normalized_shape, weight, bias, eps, op):
     for value, name in ((weight, "weight"), (bias, "bias")):
         if value is not None and np.shape(value) != shape:
             raise ValueError(f"{op}: {name} must have shape normalized_shape {shape}, got {np.shape(value)}")
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    inv_std = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
-    return x, shape, axes, (x - mean) * inv_std, inv_std
+    size = int(np.prod(shape))
+    x_hat, inv_std = _standardize_rows(x.reshape(-1, 1, size), eps)
+    return x, shape, x_hat, inv_std
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -192,13 +218,12 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     Returns: array of x's shape, weight * (x - mean) / sqrt(var + eps) + bias,
     with the mean and biased variance over the normalized axes. Nothing depends on the batch.
     """
-    x, shape, axes, x_hat, _ = _layer_norm_parts(x, normalized_shape, weight, bias, eps, "layer_norm")
-    out = x_hat
+    x, shape, out, _ = _layer_norm_parts(x, normalized_shape, weight, bias, eps, "layer_norm")
     if weight is not None:
-        out = out * as_float(weight)
+        out *= as_float(weight).reshape(-1)
     if bias is not None:
-        out = out + as_float(bias)
-    return out
+        out += as_float(bias).reshape(-1)
+    return out.reshape(x.shape)
 
 
 def layer_norm_backward(grad_out, x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -208,20 +233,21 @@ def layer_norm_backward(grad_out, x, normalized_shape, weight=None, bias=None, e
     grad_weight and grad_bias of normalized_shape, summed over the leading axes (None
     where weight or bias is None).
     """
-    x, shape, axes, x_hat, inv_std = _layer_norm_parts(x, normalized_shape, weight, bias, eps,
-                                                       "layer_norm_backward")
+    x, shape, x_hat, inv_std = _layer_norm_parts(x, normalized_shape, weight, bias, eps, "layer_norm_backward")
     grad_out = as_float(grad_out)
     _check_grad_out(grad_out, x.shape, "layer_norm_backward")
-    grad_x_hat = grad_out if weight is None else grad_out * as_float(weight)
-    grad_x = _normalize_backward(grad_x_hat, x_hat, inv_std, axes)
-    leading = tuple(range(x.ndim - len(shape)))
-    return (grad_x,) + _affine_grads(grad_out, x_hat, weight, bias, leading, shape)
+    g = grad_out.reshape(x_hat.shape)
+    grad_x_hat = g if weight is None else g * as_float(weight).reshape(-1)
+    grad_x = _standardize_rows_backward(grad_x_hat, x_hat, inv_std).reshape(x.shape)
+    grad_weight = None if weight is None else np.einsum("lis,lis->s", g, x_hat).reshape(shape)
+    grad_bias = None if bias is None else np.einsum("lis->s", g).reshape(shape)
+    return grad_x, grad_weight, grad_bias
 
 
 # --------------------------------------------------------------- group norm
 
 def _group_norm_parts(x, num_groups, weight, bias, eps, op):
-    """Check the arguments; return (x, grouped x_hat (N, G, C/G * spatial), inv_std (N, G, 1))."""
+    """Check the arguments; return (x, x_hat (N, G, C/G * M), inv_std (N, G, 1))."""
     x = as_float(x)
     _check_x(x, op)
     channels = x.shape[1]
@@ -230,10 +256,9 @@ def _group_norm_parts(x, num_groups, weight, bias, eps, op):
                          f"got num_groups={num_groups!r}")
     _check_channel_vector(weight, channels, "weight", op)
     _check_channel_vector(bias, channels, "bias", op)
-    grouped = x.reshape(x.shape[0], num_groups, -1)
-    mean = grouped.mean(axis=2, keepdims=True)
-    inv_std = 1.0 / np.sqrt(grouped.var(axis=2, keepdims=True) + eps)
-    return x, (grouped - mean) * inv_std, inv_std
+    # channels are consecutive in memory, so each group's values line up on the last axis
+    x_hat, inv_std = _standardize_rows(x.reshape(x.shape[0], num_groups, -1), eps)
+    return x, x_hat, inv_std
 
 
 def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
@@ -245,12 +270,12 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     per-channel weight; num_groups=C is instance norm.
     """
     x, x_hat, _ = _group_norm_parts(x, num_groups, weight, bias, eps, "group_norm")
-    out = x_hat.reshape(x.shape)
+    out = _channels_view(x_hat.reshape(x.shape))
     if weight is not None:
-        out = out * _channel_view(as_float(weight), x.ndim)
+        out *= _per_channel(weight)
     if bias is not None:
-        out = out + _channel_view(as_float(bias), x.ndim)
-    return out
+        out += _per_channel(bias)
+    return out.reshape(x.shape)
 
 
 def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-5):
@@ -263,11 +288,12 @@ def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-
     x, x_hat, inv_std = _group_norm_parts(x, num_groups, weight, bias, eps, "group_norm_backward")
     grad_out = as_float(grad_out)
     _check_grad_out(grad_out, x.shape, "group_norm_backward")
-    grad_x_hat = grad_out if weight is None else grad_out * _channel_view(as_float(weight), x.ndim)
-    grouped = grad_x_hat.reshape(x_hat.shape)
-    grad_x = _normalize_backward(grouped, x_hat, inv_std, axes=2).reshape(x.shape)
-    axes = (0,) + tuple(range(2, x.ndim))
-    return (grad_x,) + _affine_grads(grad_out, x_hat.reshape(x.shape), weight, bias, axes, (x.shape[1],))
+    g = _channels_view(grad_out)
+    grad_x_hat = g if weight is None else g * _per_channel(weight)
+    grad_x = _standardize_rows_backward(grad_x_hat.reshape(x_hat.shape), x_hat, inv_std)
+    grad_weight = None if weight is None else np.einsum("ncm,ncm->c", g, _channels_view(x_hat.reshape(x.shape)))
+    grad_bias = None if bias is None else np.einsum("ncm->c", g)
+    return grad_x.reshape(x.shape), grad_weight, grad_bias
 
 
 # ---------------------------------------------------- local response norm
