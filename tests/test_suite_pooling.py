@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import naive_pooling as naive
+from wrong import pooling as wrong_pooling
 from autograder.grading.grader import InProcessCaller, run_exercise
 from autograder.grading.notebook import is_hidden_check, nbgrader_meta
 from autograder.grading.suites import pooling as suite
@@ -408,6 +409,30 @@ def test_every_check_name_says_what_its_cases_need(seed):
         if missing:
             dishonest.append(f"{exercise.name}: '{check.name}' does not mention {sorted(missing)}")
     assert not dishonest, "\n".join(sorted(set(dishonest)))
+
+
+# A mistake in one of these regimes may cost only checks whose names say so.
+REGIME_WORDS = {"kernel_size, stride or padding given as a pair": "pair",
+                "a stride pair with sH != sW": "pair", "non-square kernel (kH != kW)": "pair",
+                "stride=None": "stride=None", "channels > 1": "channel", "batch > 1": "batch",
+                "tied maxima in a window": "ties", "mode='avg'": "avg",
+                "levels other than (1, 2, 4)": "levels",
+                "an output larger than the input (n > a)": "larger"}
+NAMED_WRONG = [w for w in wrong_pooling.WRONG
+               if w.regime in REGIME_WORDS or w.regime.startswith(("ceil_mode", "padding"))]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("wrong", NAMED_WRONG, ids=[f"{w.exercise}: {w.description}"
+                                                    for w in NAMED_WRONG])
+def test_a_mistake_costs_only_checks_named_after_its_regime(wrong):
+    """Int-only code loses the checks about pairs, and no check whose name is silent on pairs."""
+    word = REGIME_WORDS.get(wrong.regime) or wrong.regime.split(" ")[0].rstrip(":")
+    namespace = reference_namespace()
+    namespace[wrong.exercise] = wrong.fn
+    result = run_exercise(LESSON.exercise(wrong.exercise), InProcessCaller(namespace), seed=0)
+    failed = [c.name for c in result.checks if c.points < c.max_points]
+    assert failed and all(word in name for name in failed), (word, failed)
 
 
 def test_cases_are_small_enough_for_loop_implementations():
