@@ -46,7 +46,7 @@ class Case:
     """One operation at one size.
 
     op:      name shared by the reference module, the naive module and torch.nn.functional
-    module:  reference module under autograder.reference ('conv', 'pooling', 'network');
+    module:  reference module under autograder.reference ('conv', 'pooling', 'network', 'normalization');
              also picks the loop version's module (tests/naive_conv.py, tests/naive_pooling.py)
     arrays:  input name -> shape, in the forward's positional order; 'target' holds class indices
     kwargs:  hyperparameters, passed by keyword to every implementation
@@ -97,7 +97,28 @@ def cases():
              {"x": (64, 784), "w": (256, 784), "b": (256,)}),
         Case("relu", "network", "x 64x256", {"x": (64, 256)}),
         Case("cross_entropy", "network", "x 64x10, 10 classes", {"x": (64, 10), "target": (64,)}),
+        # Normalization layers of the same CNN (lesson 4); batch norm takes running statistics.
+        Case("batch_norm", "normalization", "x 8x32x32x32, training", _bn_arrays((8, 32, 32, 32)),
+             {"training": True}),
+        Case("batch_norm", "normalization", "x 8x32x32x32, evaluation", _bn_arrays((8, 32, 32, 32)),
+             {"training": False}),
+        Case("batch_norm", "normalization", "x 64x256, training", _bn_arrays((64, 256)), {"training": True}),
+        Case("layer_norm", "normalization", "x 8x32x32x32 over (C, H, W)", {"x": (8, 32, 32, 32)},
+             {"normalized_shape": (32, 32, 32)}),
+        Case("group_norm", "normalization", "x 8x32x32x32, 8 groups", {"x": (8, 32, 32, 32)}, {"num_groups": 8}),
+        Case("local_response_norm", "normalization", "x 8x32x32x32, size 5", {"x": (8, 32, 32, 32)},
+             {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}),
     ]
+
+
+def _bn_arrays(shape):
+    """batch_norm's arrays in its positional order: x, running_mean, running_var, weight, bias."""
+    c = shape[1]
+    return {"x": shape, "running_mean": (c,), "running_var": (c,), "weight": (c,), "bias": (c,)}
+
+
+# Inputs that are not differentiated (torch updates the running statistics in place).
+NOT_DIFFERENTIATED = ("target", "running_mean", "running_var")
 
 
 # ----------------------------------------------------------------------- inputs
@@ -109,6 +130,8 @@ def make_arrays(case, shapes, np, seed=0):
     for name, shape in shapes.items():
         if name == "target":
             arrays[name] = rng.integers(0, case.arrays["x"][1], shape)
+        elif name == "running_var":
+            arrays[name] = rng.uniform(0.5, 2.0, shape)    # a variance is positive
         else:
             arrays[name] = rng.standard_normal(shape)
     return arrays
@@ -205,7 +228,7 @@ def prepare_torch(case, torch, np):
     F = torch.nn.functional
     forward = getattr(F, case.op)
     arrays = make_arrays(case, case.arrays, np)
-    tensors = {name: torch.tensor(a, requires_grad=name != "target") for name, a in arrays.items()}
+    tensors = {name: torch.tensor(a, requires_grad=name not in NOT_DIFFERENTIATED) for name, a in arrays.items()}
     inputs = [t for t in tensors.values() if t.requires_grad]
 
     def forward_no_grad():
