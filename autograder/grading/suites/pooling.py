@@ -16,6 +16,15 @@ No check passes dilation or divisor_override (the notebook's signatures have
 neither), ceil_mode is passed by keyword (it sits after dilation in the
 reference), and avg_pool2d never meets ceil_mode together with padding.
 
+Each exercise's regime table (`regimes=`) lists the parts of its contract that
+change the arithmetic: int or pair arguments, stride=None, ceil_mode's last
+window overhanging by 0, 1 or >= 2 pixels or dropped, all-negative windows,
+ties, bins that do not divide, .... tests/test_regimes.py proves that every
+seed's cases hit each one and that tests/wrong/pooling.py holds a mistake wrong
+there only, which loses points. A check's name says everything its cases need
+(pairs, padding, ceil_mode, batch, channels, ...; tests/test_suite_pooling.py
+enforces it), so int-only or single-image code loses only the checks that say so.
+
 The worked examples (3x3 input 0..8, 4x4 input 0..15, the padding and the
 3-channel examples) come from seed 004, the 2.5 -> 2 case from seed 002.
 Inputs for max pooling are distinct integers (no ties, readable feedback)
