@@ -116,3 +116,34 @@ def test_every_check_draws_some_cases_at_random(lesson_id):
             if all(cases == drawn[0] for cases in drawn):
                 fixed.append(f"{exercise.name}: {check.name}")
     assert not fixed, "checks with no random case: " + "; ".join(fixed)
+
+
+# ------------------------------------------------- one gradient check for the whole course
+
+def function_source(path, name):
+    """The exact source text of the top-level function `name` in the file at `path`."""
+    import ast
+    text = path.read_text()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return ast.get_source_segment(text, node)
+    raise AssertionError(f"{path} defines no function {name}")
+
+
+def test_lesson_2_helper_leaves_numerical_gradient_to_the_student():
+    helper = (source_path("02_cnn_backprop").parent / "gradient_check.py").read_text()
+    assert "def numerical_gradient" not in helper  # it is lesson 2's exercise
+
+
+def test_relative_error_is_the_elementwise_maximum():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "lesson2_gradient_check", source_path("02_cnn_backprop").parent / "gradient_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # one wrong entry among large right ones is not averaged away: |1 - 2| / (1 + 2)
+    assert module.relative_error(np.array([1000.0, 1.0]), np.array([1000.0, 2.0])) == pytest.approx(1 / 3)
+    assert module.relative_error(np.zeros(3), np.zeros(3)) == 0.0          # the 1e-8 floor
+    assert module.relative_error(np.array([1e-9]), np.array([0.0])) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="different shapes"):
+        module.relative_error(np.zeros(2), np.zeros(3))

@@ -89,8 +89,14 @@ def layers_network(conv, conv_backward):
     return network_loss_and_grads
 
 
+def stride1_of(conv_backward):
+    """The ladder's first step as a student who already has the general backward writes it."""
+    return lambda grad_out, x, w: conv_backward(grad_out, x, w, stride=1, padding=0)
+
+
 def namespace(conv=conv2d, conv_backward=conv2d_backward, numerical_gradient=backprop.centred_difference):
     return dict(ANSWERS, conv2d=conv, conv2d_backward=conv_backward, numerical_gradient=numerical_gradient,
+                conv2d_backward_stride1=stride1_of(conv_backward),
                 network_loss_and_grads=layers_network(conv, conv_backward))
 
 
@@ -108,8 +114,11 @@ def assert_full_marks(names, seed):
 def test_total_points_and_notebook_order():
     assert LESSON.points == 50
     assert [e.name for e in LESSON.exercises] == [
-        "q_strided_output_shape", "q_param_counts", "q_mult_adds", "conv2d", "conv2d_backward",
-        "numerical_gradient", "network_loss_and_grads"]
+        "q_strided_output_shape", "q_param_counts", "q_mult_adds", "conv2d", "conv2d_backward_stride1",
+        "conv2d_backward", "numerical_gradient", "network_loss_and_grads"]
+    points = {e.name: e.points for e in LESSON.exercises}
+    # the ladder's stride-1 step took 6 of the general backward's former 20 points
+    assert (points["conv2d_backward_stride1"], points["conv2d_backward"]) == (6, 14)
 
 
 def test_short_answers_follow_from_the_reference():
@@ -164,7 +173,8 @@ def test_unimplemented_functions_score_zero():
     def stub(*args, **kwargs):
         raise NotImplementedError()
     names = dict.fromkeys(ANSWERS)
-    names.update(conv2d=stub, conv2d_backward=stub, numerical_gradient=stub, network_loss_and_grads=stub)
+    names.update(conv2d=stub, conv2d_backward=stub, conv2d_backward_stride1=stub, numerical_gradient=stub,
+                 network_loss_and_grads=stub)
     for name, result in scores(names, seed=0).items():
         assert result.points == 0, name
 
@@ -304,3 +314,43 @@ def test_layers_match_the_reference_pieces():
 def test_layers_pooling_is_only_2x2_on_even_sizes():
     with pytest.raises(ValueError, match="even height and width, got 5 x 4"):
         layers.max_pool_2x2(np.zeros((1, 1, 5, 4)))
+
+
+# ------------------------------------------------ conv2d_backward_stride1, the first step
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stride1_reference_matches_numerical_gradients_and_a_loop(seed):
+    """Independent evidence for the ladder's first step: centred differences and a scatter loop."""
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 3, 3, 2))
+    g = rng.standard_normal((2, 2, 3, 3))
+    grads = backprop.conv2d_backward_stride1(g, x, w)
+    for got, want in zip(grads, loop_conv2d_backward(g, x, w)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    numeric_x = numerical_grad(lambda v: conv2d(v, w), [x.copy()], 0, g)
+    assert_grad_close(grads[0], numeric_x, "grad_x")
+    numeric_w = numerical_grad(lambda v: conv2d(x, v), [w.copy()], 0, g)
+    assert_grad_close(grads[1], numeric_w, "grad_w")
+
+
+def test_a_wrong_stride1_step_costs_only_its_own_points():
+    names = namespace()
+    names["conv2d_backward_stride1"] = lambda g, x, w: tuple(2 * a for a in conv2d_backward(g, x, w))
+    results = scores(names, seed=1)
+    assert results["conv2d_backward_stride1"].points == 0
+    for name in ("conv2d_backward", "network_loss_and_grads"):
+        assert results[name].points == results[name].max_points
+
+
+def test_the_general_backward_built_on_the_stride1_step_scores_full_marks():
+    """The lesson's hint: spread grad_out, pad x, call the stride-1 step, crop."""
+    def general(grad_out, x, w, stride=1, padding=0):
+        (sh, sw), (ph, pw) = [(v, v) if isinstance(v, int) else v for v in (stride, padding)]
+        n, _, h, wd = x.shape
+        kh, kw = w.shape[2:]
+        x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        spread = np.zeros(grad_out.shape[:2] + (h + 2 * ph - kh + 1, wd + 2 * pw - kw + 1))
+        spread[:, :, ::sh, ::sw][:, :, :grad_out.shape[2], :grad_out.shape[3]] = grad_out
+        grad_x_pad, grad_w, grad_b = backprop.conv2d_backward_stride1(spread, x_pad, w)
+        return grad_x_pad[:, :, ph:ph + h, pw:pw + wd], grad_w, grad_b
+    assert_full_marks(namespace(conv_backward=general), seed=2)

@@ -173,6 +173,30 @@ CONV2D_BACKWARD = [
 ]
 
 
+# -------------------------------------------------- conv2d_backward_stride1
+
+def _stride1(wrong_general):
+    """A wrong conv2d_backward used at stride 1, no padding: the ladder's first step with the same bug."""
+    return lambda grad_out, x, w: wrong_general(grad_out, x, w, 1, 0)
+
+
+CONV2D_BACKWARD_STRIDE1 = [
+    Wrong("conv2d_backward_stride1", "non-square input", "grad_x allocated as H x H",
+          crash_when(suite.conv2d_backward_stride1, lambda a: np.shape(a["x"])[2] != np.shape(a["x"])[3],
+                     "could not broadcast: grad_x allocated as (N, C_in, H, H)")),
+    Wrong("conv2d_backward_stride1", "non-square kernel", "kernel width taken as kH",
+          non_square_kernel_crash(suite.conv2d_backward_stride1)),
+    Wrong("conv2d_backward_stride1", "batch N > 1", "grad_w from the first image only",
+          _stride1(_backward(grad_w=_grad_w_first_image))),
+    Wrong("conv2d_backward_stride1", "batch N > 1", "grad_b from the first image only",
+          _stride1(_backward(grad_b=_grad_b_first_image))),
+    Wrong("conv2d_backward_stride1", "several output channels", "grad_x from filter 0 only",
+          _stride1(_backward(grad_x=_grad_x_first_filter))),
+    Wrong("conv2d_backward_stride1", "several input channels", "grad_x of every channel through w[:, 0]",
+          _stride1(_backward(grad_x=_grad_x_channel_zero_kernel))),
+]
+
+
 # ------------------------------------------------------- numerical_gradient
 
 def _rows_perturbed(f, x, eps=1e-6):
@@ -222,4 +246,4 @@ NETWORK = [
 ]
 
 
-WRONG = CONV2D + CONV2D_BACKWARD + NUMERICAL_GRADIENT + NETWORK
+WRONG = CONV2D + CONV2D_BACKWARD_STRIDE1 + CONV2D_BACKWARD + NUMERICAL_GRADIENT + NETWORK

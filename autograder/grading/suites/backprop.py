@@ -1,6 +1,7 @@
 """Hidden checks of Lesson 2, backpropagation through a CNN (source/02_cnn_backprop).
 
 Exercises in notebook order: three short answers on shapes and costs, `conv2d`,
+`conv2d_backward_stride1` (the first step of the ladder: stride 1, no padding),
 `conv2d_backward`, `numerical_gradient` and the composite
 `network_loss_and_grads`. Every misconception below is a small wrong
 implementation next to the one sentence that names it; the tests in
@@ -311,14 +312,16 @@ GRAD_W_ROTATED = ("grad_w was rotated by 180 degrees: the weight gradient correl
 CONV2D_BACKWARD = Exercise(
     name="conv2d_backward", reference=conv2d_backward, output_names=("grad_x", "grad_w", "grad_b"),
     checks=[
-        Check("grad_x on a 3x3 input and a 2x2 kernel", 2, _seed_backward_cases, outputs=(0,)),
-        Check("grad_w on a 3x3 input and a 2x2 kernel", 2, _seed_backward_cases, outputs=(1,)),
-        Check("grad_b: one sum per filter over the batch and all output pixels", 2,
+        # The stride-1 cases are worth less here than before conv2d_backward_stride1 (6 points)
+        # took them over; stride, padding and pairs keep their weight (total 20 -> 14).
+        Check("grad_x on a 3x3 input and a 2x2 kernel", 1, _seed_backward_cases, outputs=(0,)),
+        Check("grad_w on a 3x3 input and a 2x2 kernel", 1, _seed_backward_cases, outputs=(1,)),
+        Check("grad_b: one sum per filter over the batch and all output pixels", 1,
               lambda rng: [_backward_case(rng, (2, 2, 4, 4), (3, 2, 2, 2)),
                            _backward_case(rng, (1, 1, 3, 4), (2, 1, 2, 2), stride=2)], outputs=(2,)),
-        Check("grad_x with a batch, several channels and filters", 2, _batch_channel_cases, outputs=(0,)),
-        Check("grad_w with a batch, several channels and filters", 2, _batch_channel_cases, outputs=(1,)),
-        Check("stride (an int): grad_x", 3, _stride_cases, outputs=(0,)),
+        Check("grad_x with a batch, several channels and filters", 1, _batch_channel_cases, outputs=(0,)),
+        Check("grad_w with a batch, several channels and filters", 1, _batch_channel_cases, outputs=(1,)),
+        Check("stride (an int): grad_x", 2, _stride_cases, outputs=(0,)),
         Check("stride (an int): grad_w", 2, _stride_cases, outputs=(1,)),
         Check("padding (an int): grad_x and grad_w", 2, _padding_cases, outputs=(0, 1)),
         Check("stride and padding as pairs (sH, sW), (pH, pW), non-square input and kernel", 2,
@@ -379,6 +382,79 @@ CONV2D_BACKWARD = Exercise(
                       "grad_b was summed over the wrong axes: sum grad_out over the batch and both "
                       "spatial axes, (N, H_out, W_out), keeping one entry per filter",
                       _wrong_backward(grad_b=lambda g, *rest: g.sum())),
+    ],
+)
+
+
+# ---------------------------------------------------- conv2d_backward_stride1
+
+def conv2d_backward_stride1(grad_out, x, w):
+    """The first step of the lesson's ladder: conv2d_backward for stride 1 and no padding.
+
+    grad_out: (N, C_out, H - kH + 1, W - kW + 1); x: (N, C_in, H, W); w: (C_out, C_in, kH, kW).
+    Returns (grad_x, grad_w, grad_b), as conv2d_backward(grad_out, x, w) (no torch counterpart).
+    """
+    return conv2d_backward(grad_out, x, w, 1, 0)
+
+
+def _stride1_case(rng, x_shape, w_shape, note=""):
+    return _backward_case(rng, x_shape, w_shape, note)
+
+
+def _stride1_seed_cases(rng):
+    return _seed_backward_cases(rng)
+
+
+def _stride1_batch_channel_cases(rng):
+    return [_stride1_case(rng, (2, 2, 4, 4), (2, 2, 3, 3), note="as many filters as input channels"),
+            _stride1_case(rng, (2, 3, 4, 6), (2, 3, 2, 3), note="non-square input and kernel"),
+            _stride1_case(rng, (2, 3, 5, 3), (3, 3, 3, 1), note="a 3x1 kernel on a 5x3 input")]
+
+
+def _wrong_stride1(**replacements):
+    """conv2d_backward_stride1 with some of its outputs from conv2d_backward's wrong replacements."""
+    wrong = _wrong_backward(**replacements)
+    return lambda grad_out, x, w: wrong(grad_out, x, w, 1, 0)
+
+
+CONV2D_BACKWARD_STRIDE1 = Exercise(
+    name="conv2d_backward_stride1", reference=conv2d_backward_stride1,
+    output_names=("grad_x", "grad_w", "grad_b"),
+    checks=[
+        Check("grad_x on a 3x3 input and a 2x2 kernel", 1, _stride1_seed_cases, outputs=(0,)),
+        Check("grad_w on a 3x3 input and a 2x2 kernel", 1, _stride1_seed_cases, outputs=(1,)),
+        Check("grad_b: one sum per filter over the batch and all output pixels", 1,
+              lambda rng: [_stride1_case(rng, (2, 2, 4, 4), (3, 2, 2, 2)),
+                           _stride1_case(rng, (1, 1, 3, 4), (2, 1, 2, 2))], outputs=(2,)),
+        Check("grad_x with a batch, several channels and filters, non-square input and kernel", 1,
+              _stride1_batch_channel_cases, outputs=(0,)),
+        Check("grad_w with a batch, several channels and filters, non-square input and kernel", 1,
+              _stride1_batch_channel_cases, outputs=(1,)),
+        Check("inputs left unmodified", 1,
+              lambda rng: [_stride1_case(rng, (1, 2, 4, 4), (2, 2, 3, 3))], kind="unmodified"),
+    ],
+    regimes=(conv_geometry_regimes(conv2d_backward_stride1, ["non-square input", "non-square kernel", "batch"])
+             + channel_regimes(conv2d_backward_stride1, b=None)),
+    misconceptions=[
+        Misconception("grad_x kernel not rotated",
+                      "grad_x used the kernel as it is; it is the full cross-correlation of grad_out with "
+                      "the kernel rotated by 180 degrees (w[..., ::-1, ::-1])",
+                      _wrong_stride1(grad_x=_grad_x_unrotated)),
+        Misconception("grad_x channels not swapped",
+                      "grad_x used w as if it were (C_in, C_out, kH, kW); input channel c collects "
+                      "grad_out[:, o] through w[o, c] from every filter o, so swap the kernel's first two axes",
+                      _wrong_stride1(grad_x=_grad_x_channels_not_swapped)),
+        Misconception("grad_w rotated", GRAD_W_ROTATED, _wrong_stride1(grad_w=_grad_w_rotated)),
+        Misconception("grad_w from a rotated grad_out", GRAD_W_ROTATED,
+                      _wrong_stride1(grad_w=_grad_w_rotated_grad_out)),
+        Misconception("grad_w not summed over the batch",
+                      "grad_w was not summed over the batch: every image used the same w, so their "
+                      "contributions add up to one (C_out, C_in, kH, kW) array",
+                      _wrong_stride1(grad_w=_grad_w_per_sample)),
+        Misconception("grad_b averaged",
+                      "grad_b was averaged; it is the sum of grad_out over the batch and every output "
+                      "pixel of the filter, because b[o] is added to each of them",
+                      _wrong_stride1(grad_b=lambda g, *rest: g.mean(axis=(0, 2, 3)))),
     ],
 )
 
@@ -589,4 +665,5 @@ NETWORK = Exercise(
 
 
 LESSON = Lesson(LESSON_ID, "Backpropagation through a CNN",
-                [Q_STRIDED_SHAPE, Q_PARAMS, Q_MULT_ADDS, CONV2D, CONV2D_BACKWARD, NUMERICAL_GRADIENT, NETWORK])
+                [Q_STRIDED_SHAPE, Q_PARAMS, Q_MULT_ADDS, CONV2D, CONV2D_BACKWARD_STRIDE1, CONV2D_BACKWARD,
+                 NUMERICAL_GRADIENT, NETWORK])
