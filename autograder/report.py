@@ -28,6 +28,8 @@ import hashlib
 import html
 import io
 import json
+import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,20 +289,32 @@ def summarize(loaded, anonymize=False, key=None):
         loaded = load_results([loaded] if isinstance(loaded, (str, Path)) else loaded)
     if isinstance(loaded, (list, tuple)):
         loaded = Loaded(list(loaded))
-    names = pseudonyms(sorted({s.student for s in loaded.submissions}), key) if anonymize else {}
+    # a skipped file's name usually holds a student's name too (ada.json, autograded/ada/...)
+    students = {s.student for s in loaded.submissions} | {student_from_path(f) for f, _ in loaded.problems}
+    names = pseudonyms(sorted(students), key) if anonymize else {}
     lessons = {}
     for lesson, group in by_lesson(loaded.submissions).items():
         lessons[lesson] = summarize_lesson(lesson, dedupe(group, loaded.problems), names)
-    problems = [{"file": names_in(file, names), "reason": reason} for file, reason in loaded.problems]
+    problems = [{"file": path_without_names(file, names), "reason": names_in(reason, names)}
+                for file, reason in loaded.problems]
     return {"engines": sorted({s.engine for s in loaded.submissions if s.engine}),
             "problems": problems, "anonymized": bool(anonymize), "lessons": lessons}
 
 
 def names_in(text, names):
-    """`text` with every student's name replaced by their pseudonym (longest names first)."""
+    """`text` with every student's name, as a whole word, replaced by their pseudonym."""
     for name in sorted(names, key=len, reverse=True):
-        text = text.replace(name, names[name])
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", names[name], text)
     return text
+
+
+def path_without_names(file, names):
+    """A path whose folders and file stems that are students' names become their pseudonyms."""
+    parts = []
+    for part in Path(file).parts:
+        stem, suffix = os.path.splitext(part)
+        parts.append(names[part] if part in names else names[stem] + suffix if stem in names else part)
+    return str(Path(*parts)) if parts else file
 
 
 def dedupe(group, problems):

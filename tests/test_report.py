@@ -311,6 +311,22 @@ def test_gradebook_report_counts_the_same_as_the_plan(one_mistake_checks, tmp_pa
 
 
 # ------------------------------------------------------------- inputs the report refuses or skips
+def test_anonymize_also_hides_names_in_skipped_files_and_reasons(tmp_path):
+    folder = write_class(tmp_path / "results", 3)
+    (folder / "student-0001.json").write_text("{")           # corrupt: ada's name is only in the path
+    (folder / "eve").mkdir()
+    (folder / "eve" / "results.json").write_text(json.dumps(GradeResult(
+        lesson=LESSON, error="eve.ipynb is not valid JSON").to_gradescope()))
+    summary = summarize(load_results([folder]), anonymize=True)
+    text = json.dumps(summary)
+    assert not re.search(r"\bstudent-0001\b|\beve\b", text), "a name is left"
+    named = json.dumps(summarize(load_results([folder])))
+    assert re.search(r"\bstudent-0001\b", named) and re.search(r"\beve\b", named)
+    assert summary["problems"][0]["file"].endswith(".json") and summary["problems"][0]["reason"] == "not valid JSON"
+    (graded,) = summary["lessons"][LESSON]["not_graded"]
+    assert graded["reason"] == f"{graded['student']}.ipynb is not valid JSON"
+
+
 def test_summarize_reads_paths_itself(class_results):
     assert summarize(class_results) == summarize(load_results([class_results]))
 
