@@ -12,8 +12,10 @@
 #    and brought up to date;
 # 3. tells nbgrader in both environments the course id and where the exchange is, and
 #    creates the exchange (EXCHANGE, default /srv/nbgrader/exchange), owned by the
-#    instructor: nbgrader's release_assignment creates the course's outbound/ (students
-#    read), inbound/ (students write, cannot list) and feedback/ in it.
+#    instructor, mode 1777 like /tmp (nbgrader requires everyone to be able to write there;
+#    the sticky bit keeps students from removing what the instructor made): nbgrader's
+#    release_assignment creates the course's outbound/ (students read), inbound/ (students
+#    write, cannot list) and feedback/ (students read what they know the name of) in it.
 #
 # Users are system users: create the instructor and the students first
 # (`useradd -m NAME`), then list the students in COURSE_STUDENTS when starting the hub.
@@ -69,9 +71,9 @@ EOF
     chmod 0644 "$venv/etc/jupyter/nbgrader_config.py"
 done
 
-echo "== exchange $EXCHANGE (owner $INSTRUCTOR)"
+echo "== exchange $EXCHANGE (owner $INSTRUCTOR, mode 1777)"
 install -d -m 0755 "$(dirname "$EXCHANGE")"
-install -d -o "$INSTRUCTOR" -m 0755 "$EXCHANGE"
+install -d -o "$INSTRUCTOR" -m 1777 "$EXCHANGE"
 
 echo "done. Start the hub as root, e.g.:"
 echo "  mkdir -p -m 0700 /srv/jupyterhub && cd /srv/jupyterhub && COURSE_STUDENTS='alice bob' \\"
