@@ -182,10 +182,20 @@ def load_results(paths, progress=False):
                 loaded.submissions += read_grades_csv(path)
             else:
                 loaded.submissions.append(read_results_file(path))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as problem:
-            reason = "not valid JSON" if isinstance(problem, json.JSONDecodeError) else str(problem)
-            loaded.problems.append((str(path), reason or type(problem).__name__))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as problem:
+            loaded.problems.append((str(path), unreadable_reason(problem)))
     return loaded
+
+
+def unreadable_reason(problem):
+    """One line saying why a results file was skipped."""
+    if isinstance(problem, json.JSONDecodeError):
+        return "not valid JSON"
+    if isinstance(problem, KeyError):
+        return f"a test without the field {problem}"
+    if isinstance(problem, RecursionError):
+        return "nested too deeply to be a results.json"
+    return str(problem) or type(problem).__name__
 
 
 def load_gradebook(database, lesson, progress=False):

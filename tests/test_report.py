@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -325,6 +326,19 @@ def test_anonymize_also_hides_names_in_skipped_files_and_reasons(tmp_path):
     assert summary["problems"][0]["file"].endswith(".json") and summary["problems"][0]["reason"] == "not valid JSON"
     (graded,) = summary["lessons"][LESSON]["not_graded"]
     assert graded["reason"] == f"{graded['student']}.ipynb is not valid JSON"
+
+
+def test_every_kind_of_broken_results_file_is_named_and_skipped(tmp_path):
+    folder = write_class(tmp_path / "results", 2)
+    broken = {"a.json": "{", "b.json": "[]", "c.json": '{"score": 1, "tests": [{"score": 1}]}',
+              "d.json": "[" * 100_000, "e.json": b"\xff\xfe".decode("latin-1"), "f.json": '{"score": "x"}'}
+    for name, text in broken.items():
+        (folder / name).write_text(text)
+    loaded = load_results([folder])
+    assert len(loaded.submissions) == 2
+    assert sorted(Path(f).name for f, _ in loaded.problems) == sorted(broken)
+    assert main(["report", str(folder), "-o", str(tmp_path / "r.html")]) == 0
+    assert all(name in (tmp_path / "r.html").read_text() for name in broken)
 
 
 def test_summarize_reads_paths_itself(class_results):
