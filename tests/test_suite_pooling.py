@@ -414,6 +414,7 @@ def test_every_check_name_says_what_its_cases_need(seed):
 # A mistake in one of these regimes may cost only checks whose names say so.
 REGIME_WORDS = {"kernel_size, stride or padding given as a pair": "pair",
                 "a stride pair with sH != sW": "pair", "non-square kernel (kH != kW)": "pair",
+                "a padding pair with pH != pW": "pair",
                 "stride=None": "stride=None", "channels > 1": "channel", "batch > 1": "batch",
                 "tied maxima in a window": "ties", "mode='avg'": "avg",
                 "levels other than (1, 2, 4)": "levels",

@@ -266,6 +266,10 @@ def max_square_stride(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     return ref.max_pool2d(x, kernel_size, first_of(stride), padding, ceil_mode=ceil_mode)
 
 
+def max_square_padding(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    return ref.max_pool2d(x, kernel_size, stride, first_of(padding), ceil_mode=ceil_mode)
+
+
 def max_stride_none_one(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     return ref.max_pool2d(x, kernel_size, stride_none_is_one(stride), padding, ceil_mode=ceil_mode)
 
@@ -299,6 +303,7 @@ MAX_POOL2D = [Wrong("max_pool2d", regime, description, fn) for regime, descripti
     (PAIR, "written for int arguments only", max_int_only),
     ("non-square kernel (kH != kW)", "kernel_size[0] used for both sides", max_square_kernel),
     ("a stride pair with sH != sW", "stride[0] used for both directions", max_square_stride),
+    ("a padding pair with pH != pW", "padding[0] used on all four sides", max_square_padding),
     (NEGATIVE, "running maximum started at 0", max_variant(reduce=max_from_zero)),
     (NEGATIVE_EDGE, "padding (and ceil_mode's overhang) filled with zeros",
      max_variant(reduce=max_zero_fill)),
@@ -365,6 +370,8 @@ AVG_POOL2D = [Wrong("avg_pool2d", regime, description, fn) for regime, descripti
      avg_spoiled(with_square_kernel)),
     ("a stride pair with sH != sW", "stride[0] used for both directions",
      avg_spoiled(lambda a: {**a, "stride": first_of(a["stride"])})),
+    ("a padding pair with pH != pW", "padding[0] used on all four sides",
+     avg_spoiled(lambda a: {**a, "padding": first_of(a["padding"])})),
     ("padding > 0 with count_include_pad=True", "always divided by the real pixels",
      avg_variant(real_count)),
     ("padding > 0 with count_include_pad=False", "count_include_pad=False ignored",

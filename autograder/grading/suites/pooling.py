@@ -256,6 +256,7 @@ def _window_regimes(function, *names):
             lambda a: any(_is_pair(a[k]) for k in ("kernel_size", "stride", "padding")),
         "non-square kernel (kH != kW)": lambda a: _uneven(a["kernel_size"]),
         "a stride pair with sH != sW": lambda a: _uneven(a["stride"]),
+        "a padding pair with pH != pW": lambda a: _uneven(a["padding"]),
         "stride < kernel_size: overlapping windows":
             lambda a: any(s < k for n, k, s, p in _dims(a)),
         "stride >= 2": lambda a: any(s >= 2 for n, k, s, p in _dims(a)),
@@ -509,7 +510,8 @@ def max_cases_not_dividing(rng):
 def max_cases_pairs(rng):
     return [Case((distinct(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
             Case((distinct(rng, (1, 1, 6, 5)), (2, 3)), {"stride": (1, 2)}),
-            Case((negative(rng, (1, 1, 4, 5)), (2, 3)), {"stride": (2, 2), "padding": (1, 1)})]
+            Case((negative(rng, (1, 1, 4, 5)), (2, 3)), {"stride": (2, 2), "padding": (1, 1)}),
+            Case((negative(rng, (1, 1, 5, 4)), (3, 2)), {"stride": (2, 2), "padding": (1, 0)})]
 
 
 def max_cases_batch(rng):
@@ -569,6 +571,7 @@ MAX_POOL2D = Exercise(
     regimes=_window_regimes(
         ref.max_pool2d, "stride=None", "kernel_size, stride or padding given as a pair",
         "non-square kernel (kH != kW)", "a stride pair with sH != sW",
+        "a padding pair with pH != pW",
         "a window whose pixels are all negative",
         "a window reaching past the input whose pixels are all negative",
         "floor mode: a stride that does not divide, the last pixels are left out",
@@ -703,7 +706,8 @@ def avg_cases_pairs(rng):
     return [Case((integers(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
             Case((integers(rng, (1, 1, 6, 5)), (2, 3)), {"stride": (1, 2)}),
             Case((integers(rng, (1, 1, 4, 5)), (2, 3)), {"stride": (2, 2), "padding": (1, 1),
-                                                         "count_include_pad": False})]
+                                                         "count_include_pad": False}),
+            Case((integers(rng, (1, 1, 5, 4)), (3, 2)), {"stride": (2, 2), "padding": (1, 0)})]
 
 
 def avg_cases_batch(rng):
@@ -753,6 +757,7 @@ AVG_POOL2D = Exercise(
     regimes=_window_regimes(
         ref.avg_pool2d, "stride=None", "kernel_size, stride or padding given as a pair",
         "non-square kernel (kH != kW)", "a stride pair with sH != sW",
+        "a padding pair with pH != pW",
         "padding > 0 with count_include_pad=True", "padding > 0 with count_include_pad=False",
         "floor mode: a stride that does not divide, the last pixels are left out",
         "ceil_mode: a partial last window overhangs by >= 1 pixel",
