@@ -40,7 +40,7 @@ requires_unprivileged_child = pytest.mark.skipif(
     reason="the child cannot run as an unprivileged uid here (grader not root, or Python not readable "
            "by other users): its processes and scratch space cannot be capped")
 
-WRONG_SCALE = CORRECT_TOY.replace("return x * factor", "return x * 0")  # honest part: 4 points
+WRONG_SCALE = CORRECT_TOY.replace("return x * factor", "return x * 0")  # honest part: 3 points (an untouched input counts only beside a right value)
 ZEROS = "got out = [0., 0., 0., 0.]"  # the values check's feedback when scale returns x * 0
 
 
@@ -124,7 +124,7 @@ BOTH = ("scale", "pair_sum")
 CATALOG = {
     # ------------------------------------------------------------- runaway code
     "correct function then while True": Case(
-        (CORRECT_TOY, "while True:\n    pass"), 6, "cell 1: CellTimeoutError: did not finish within 2 s"),
+        (CORRECT_TOY, "while True:\n    pass"), 6, "cell 2 of 2: CellTimeoutError: did not finish within 2 s"),
     "loop that catches KeyboardInterrupt": Case((CORRECT_TOY, """
 import time
 while True:
@@ -133,7 +133,7 @@ while True:
     except KeyboardInterrupt:
         print("you cannot stop me")
 """), 6, "did not finish within 2 s"),
-    "sys.exit()": Case((CORRECT_TOY, "import sys\nsys.exit()"), 6, "cell 1: SystemExit"),
+    "sys.exit()": Case((CORRECT_TOY, "import sys\nsys.exit()"), 6, "cell 2 of 2: SystemExit"),
     "os._exit(0)": Case((CORRECT_TOY, "import os\nos._exit(0)"), 6, "exited with code 0"),
     "segfault through ctypes": Case((CORRECT_TOY, "import ctypes\nctypes.string_at(0)"), 6,
                                     "crashed with SIGSEGV (segmentation fault)"),
@@ -150,7 +150,7 @@ for size in (2**20, 2**12, 64):  # down to the last crumbs, so later calls would
             hoard.append(bytearray(size))
     except MemoryError:
         pass
-"""), 6, "cell 1: MemoryError: the cell left the process without free memory"),
+"""), 6, "cell 2 of 2: MemoryError: the cell left the process without free memory"),
     "memory bomb inside a graded function": Case((CORRECT_TOY + """
 def scale(x, factor=2.0):
     return np.ones(2**40)
@@ -187,13 +187,13 @@ print("wrote:", wrote)
 outbox = harness_local("outbox")
 outbox.write(b"\\xff" * 64)
 outbox.flush()
-"""), 6, "cell 1: KernelDied: the process running it sent a reply of 4294967295 bytes or more"),
+"""), 6, "cell 2 of 2: KernelDied: the process running it sent a reply of 4294967295 bytes or more"),
     "deeply nested JSON written on the grader's pipe": Case((CORRECT_TOY, FIND_THE_PIPE + """
 nested = b"[" * 100_000 + b"]" * 100_000
 outbox = harness_local("outbox")
 outbox.write(struct.pack(">I", len(nested)) + nested)
 outbox.flush()
-"""), 6, "cell 1: KernelDied: the process running it answered with a malformed message"),
+"""), 6, "cell 2 of 2: KernelDied: the process running it answered with a malformed message"),
     "a flood of large arrays written on the grader's pipe": Case((CORRECT_TOY + FIND_THE_PIPE + """
 import io
 def scale(x, factor=2.0):
@@ -229,11 +229,11 @@ class Liar(np.ndarray):
     def __array_function__(self, *args, **kwargs): return True
 def scale(x, factor=2.0):
     return np.zeros_like(x).view(Liar)
-""",), 4, ZEROS),
+""",), 3, ZEROS),
     "NaN": Case((CORRECT_TOY.replace("return x * factor", "return np.full(x.shape, np.nan)"),),
-                4, "got out = [nan, nan, nan, nan]"),
+                3, "got out = [nan, nan, nan, nan]"),
     "inf": Case((CORRECT_TOY.replace("return x * factor", "return np.full(x.shape, np.inf)"),),
-                4, "got out = [inf, inf, inf, inf]"),
+                3, "got out = [inf, inf, inf, inf]"),
     "list of strings": Case((CORRECT_TOY.replace("return x * factor",
                                                  "return [str(v) for v in x * factor]"),),
                             2, "has dtype <U"),
@@ -252,7 +252,7 @@ for name in ("autograder", "autograder.reference", "autograder.grading.suites.va
         stolen.append(name)
     except ImportError:
         pass
-"""), 4, "found: []"),
+"""), 3, "found: []"),
     "importing the reference by its path on disk": Case(spy("""
 import sys
 sys.path[:0] = [REPO, REPO + "/tests"]
@@ -263,17 +263,17 @@ for name in ("autograder.reference", "toy_suite"):
         stolen.append(name)
     except ImportError:
         pass
-"""), 4, "found: []"),
+"""), 3, "found: []"),
     "reading the reference source by absolute path": Case(spy(GRAB + """
 grab(REPO + "/autograder/reference/__init__.py")
 grab(REPO + "/autograder/reference/conv.py")
 grab(REPO + "/tests/toy_suite.py")
-"""), 4, "found: []"),
+"""), 3, "found: []"),
     "reading gradebook.db and source/": Case(spy(GRAB + """
 grab(REPO + "/gradebook.db")
 grab(REPO + "/source")
 grab(REPO + "/source/03_conv_variants/03_conv_variants.ipynb")
-"""), 4, "found: []"),
+"""), 3, "found: []"),
     "reading other students' submissions": Case(spy(GRAB + """
 grab("../alice/toy/toy.ipynb")          # relative, from where the notebook was
 grab("../../alice/toy/toy.ipynb")
@@ -282,7 +282,7 @@ grab(os.path.dirname(os.path.dirname(SIBLING)))
 for folder in glob.glob("/tmp/autograder-*"):  # other submissions being graded
     if not os.path.samefile(folder, "."):
         grab(folder)
-"""), 4, "found: []"),
+"""), 3, "found: []"),
     "inspecting the grader's frames": Case(("""
 import gc, inspect, sys
 import numpy as np
@@ -303,33 +303,33 @@ def scale(x, factor=2.0):
     return x * factor if stolen else x * 0
 def pair_sum(a, b):
     return a + b, a - b
-""",), 4, "found: []"),
+""",), 3, "found: []"),
     "monkeypatching numpy and builtins": Case((WRONG_SCALE, """
 import builtins
 np.allclose = np.array_equal = lambda *args, **kwargs: True
 np.isclose = lambda a, b, *args, **kwargs: np.ones(np.shape(a), bool)
 np.testing.assert_allclose = np.testing.assert_array_equal = lambda *args, **kwargs: None
 builtins.abs = lambda value: 0
-"""), 4, ZEROS),
+"""), 3, ZEROS),
     "IPython input transformer blanking the checks": Case((WRONG_SCALE, """
 get_ipython().input_transformers_post.append(
     lambda lines: ["pass\\n"] if any("check(" in line for line in lines) else lines)
-"""), 4, ZEROS, hidden=BOTH),
+"""), 3, ZEROS, hidden=BOTH),
     "custom exception handlers": Case((CORRECT_TOY.replace(
         "return x * factor", "raise ValueError('boom')"), """
 import sys
 get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
 sys.excepthook = lambda *args: None
 """), 2, "ValueError: boom"),
-    "hidden checks edited to print a pass": Case((WRONG_SCALE,), 4, ZEROS, hidden=BOTH, edit=print_a_pass),
-    "hidden checks deleted": Case((WRONG_SCALE,), 4, ZEROS, hidden=BOTH, edit=delete_hidden),
-    "hidden checks' grade_id renamed": Case((WRONG_SCALE,), 4, ZEROS, hidden=BOTH,
+    "hidden checks edited to print a pass": Case((WRONG_SCALE,), 3, ZEROS, hidden=BOTH, edit=print_a_pass),
+    "hidden checks deleted": Case((WRONG_SCALE,), 3, ZEROS, hidden=BOTH, edit=delete_hidden),
+    "hidden checks' grade_id renamed": Case((WRONG_SCALE,), 3, ZEROS, hidden=BOTH,
                                             edit=set_meta("grade_id", "my_own")),
-    "hidden checks' nbgrader metadata removed": Case((WRONG_SCALE,), 4, "NameError", hidden=BOTH,
+    "hidden checks' nbgrader metadata removed": Case((WRONG_SCALE,), 3, "NameError", hidden=BOTH,
                                                      edit=strip_meta),
-    "hidden checks turned into answer cells": Case((WRONG_SCALE,), 4, "NameError", hidden=BOTH,
+    "hidden checks turned into answer cells": Case((WRONG_SCALE,), 3, "NameError", hidden=BOTH,
                                                    edit=set_meta("solution", True)),
-    "points raised in the metadata": Case((WRONG_SCALE,), 4, ZEROS, hidden=BOTH,
+    "points raised in the metadata": Case((WRONG_SCALE,), 3, ZEROS, hidden=BOTH,
                                           edit=set_meta("points", 1000)),
 }
 
