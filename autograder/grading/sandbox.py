@@ -230,10 +230,13 @@ _warned = False
 def choose_sandbox(require=False):
     """Decide once whether bubblewrap is used; warn loudly when it cannot be."""
     global _warned
-    if os.environ.get("AUTOGRADER_NO_SANDBOX") != "1" and bwrap_works():
+    turned_off = os.environ.get("AUTOGRADER_NO_SANDBOX") == "1"
+    if not turned_off and bwrap_works():
         return True
-    message = ("bubblewrap is not available: student code runs WITHOUT file-system isolation "
-               "and could read files by absolute path (install the Debian package 'bubblewrap')")
+    why = ("bubblewrap is turned off (AUTOGRADER_NO_SANDBOX=1)" if turned_off else
+           "bubblewrap is not available (install the Debian package 'bubblewrap')")
+    message = (f"{why}: student code runs WITHOUT file-system isolation and could read files "
+               "by absolute path")
     if require:
         raise RuntimeError(message)
     if not _warned:
