@@ -144,3 +144,24 @@ def test_hidden_cases_leave_no_trace():
     for case in cases:
         in_place.graded_outputs(exercise, exercise.reference, case)
     assert all(np.array_equal(b, c.args[1]) for b, c in zip(before, cases))
+
+
+def test_sandboxed_grading_reads_the_running_statistics_back(tmp_path):
+    # The real path: the child sends batch_norm's array arguments back after the call. A solution
+    # that rebinds running_mean (a new local array) keeps the caller's array unchanged and loses
+    # exactly the running_mean check; running_var, still updated in place, keeps its points.
+    import nbformat
+
+    from autograder.grading.grader import grade_notebook
+    from autograder.grading.notebook import nbgrader_meta
+    from lesson_tools import solved_release
+    notebook = solved_release("04_normalization")
+    cell = next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "batch_norm_solution")
+    assert "running_mean *= 1 - momentum" in cell.source
+    cell.source = cell.source.replace("running_mean *= 1 - momentum", "running_mean = running_mean * (1 - momentum)")
+    path = tmp_path / "rebinds.ipynb"
+    nbformat.write(notebook, str(path))
+    result = grade_notebook(path)
+    failed = {(e.name, c.name) for e in result.exercises for c in e.checks if not c.passed}
+    assert failed == {("batch_norm", "running_mean updated in place")}, failed
+    assert result.score == result.max_score - 2
