@@ -112,6 +112,16 @@ def test_a_shared_cause_is_told_once_with_the_smallest_failing_case():
     assert "likely cause: the factor k" in result.checks[2].feedback
 
 
+def test_failures_of_no_known_cause_each_show_their_case_in_full():
+    def off_by_one(x, k=1):
+        return reference(x, k) + 1.0
+    result = run_exercise(CUMSUM, InProcessCaller({"scaled_cumsum": off_by_one}), seed=4)
+    assert [c.passed for c in result.checks] == [False] * 5    # "unmodified" not counted: no value right
+    # the four value checks may hide different bugs: none is reduced to one line
+    assert result.feedback().count("x = np.array(") == 4
+    assert "likely cause" not in result.feedback()
+
+
 def test_a_failing_case_is_printed_as_numpy_code_that_rebuilds_it_exactly():
     result = run_exercise(CUMSUM, InProcessCaller({"scaled_cumsum": forgets_k}), seed=11)
     for check, spec in zip(result.checks, CUMSUM.checks):
