@@ -46,11 +46,18 @@ class Case:
     """One operation at one size.
 
     op:      name shared by the reference module, the naive module and torch.nn.functional
-    module:  reference module under autograder.reference ('conv', 'pooling', 'network', 'normalization');
+    module:  reference module under autograder.reference ('conv', 'pooling', 'network', 'normalization',
+             'fast');
              also picks the loop version's module (tests/naive_conv.py, tests/naive_pooling.py)
     arrays:  input name -> shape, in the forward's positional order; 'target' holds class indices
     kwargs:  hyperparameters, passed by keyword to every implementation
     loop_arrays: smaller shapes for the loop version; its time is multiplied by loop_scale
+    torch_op, torch_kwargs: torch.nn.functional's name and keyword arguments, where they differ
+                 (im2col is torch's unfold, col2im's x_shape is fold's output_size)
+    forward_only: no backward is timed (the reference has no <op>_backward)
+    torch_recomputes: torch's backward is timed together with its forward. For max pooling:
+                 torch's backward reuses the argmax its forward saved, the reference's
+                 backward (which takes x, as every <op>_backward) must find the maxima again
     """
     op: str
     module: str
@@ -60,11 +67,16 @@ class Case:
     loop_arrays: dict = None
     loop_scale: int = 1
     loop_note: str = ""
+    torch_op: str = ""
+    torch_kwargs: dict = None
+    forward_only: bool = False
+    torch_recomputes: bool = False
 
 
 def _pool_case(op, kwargs, size):
     return Case(op, "pooling", size, {"x": (8, 32, 64, 64)}, kwargs,
-                loop_arrays={"x": (1, 4, 64, 64)}, loop_scale=64, loop_note="N=1, C=4")
+                loop_arrays={"x": (1, 4, 64, 64)}, loop_scale=64, loop_note="N=1, C=4",
+                torch_recomputes=op in ("max_pool2d", "adaptive_max_pool2d"))
 
 
 def cases():
@@ -108,6 +120,14 @@ def cases():
         Case("group_norm", "normalization", "x 8x32x32x32, 8 groups", {"x": (8, 32, 32, 32)}, {"num_groups": 8}),
         Case("local_response_norm", "normalization", "x 8x32x32x32, size 5", {"x": (8, 32, 32, 32)},
              {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}),
+        # Lesson 5 on the conv layer above: its columns, their scatter back, and Winograd's conv.
+        Case("im2col", "fast", "x 8x16x32x32, 3x3, p1", {"x": (8, 16, 32, 32)},
+             {"kernel_size": 3, "padding": 1}, torch_op="unfold", forward_only=True),
+        Case("col2im", "fast", "cols 8x144x1024 -> 8x16x32x32, 3x3, p1", {"cols": (8, 144, 1024)},
+             {"x_shape": (8, 16, 32, 32), "kernel_size": 3, "padding": 1}, torch_op="fold",
+             torch_kwargs={"output_size": (32, 32), "kernel_size": 3, "padding": 1}, forward_only=True),
+        Case("winograd_conv2d", "fast", "x 8x16x32x32, w 32x16x3x3, p1",
+             {"x": (8, 16, 32, 32), "w": (32, 16, 3, 3)}, {"padding": 1}, torch_op="conv2d", forward_only=True),
     ]
 
 
@@ -198,8 +218,8 @@ def prepare_reference(case, np):
     for name in ("autograder.reference", f"autograder.reference.{case.module}"):
         module = _load(name)
         forward = getattr(module, case.op, None)
-        backward = getattr(module, case.op + "_backward", None)
-        if forward is not None and backward is not None:
+        backward = None if case.forward_only else getattr(module, case.op + "_backward", None)
+        if forward is not None and (backward is not None or case.forward_only):
             arrays = make_arrays(case, case.arrays, np)
             return _bind(forward, backward, arrays, case.kwargs, np)
     return f"{case.op} or {case.op}_backward missing from autograder.reference"
@@ -226,31 +246,38 @@ def prepare_loop(case, np):
 def prepare_torch(case, torch, np):
     """(forward fn, backward fn, output, input gradients) with torch.nn.functional."""
     F = torch.nn.functional
-    forward = getattr(F, case.op)
+    forward = getattr(F, case.torch_op or case.op)
+    kwargs = case.kwargs if case.torch_kwargs is None else case.torch_kwargs
     arrays = make_arrays(case, case.arrays, np)
     tensors = {name: torch.tensor(a, requires_grad=name not in NOT_DIFFERENTIATED) for name, a in arrays.items()}
     inputs = [t for t in tensors.values() if t.requires_grad]
 
     def forward_no_grad():
         with torch.no_grad():
-            return forward(*tensors.values(), **case.kwargs)
+            return forward(*tensors.values(), **kwargs)
 
-    out = forward(*tensors.values(), **case.kwargs)
+    if case.forward_only:
+        return forward_no_grad, None, forward_no_grad().numpy(), None
+    out = forward(*tensors.values(), **kwargs)
     grad_out = torch.tensor(_grad_out(out.detach().numpy(), np))
     # retain_graph lets the same graph be differentiated again and again, so
     # only the backward pass is timed.
     def backward():
         return torch.autograd.grad(out, inputs, grad_out, retain_graph=True)
 
+    def forward_and_backward():
+        return torch.autograd.grad(forward(*tensors.values(), **kwargs), inputs, grad_out)
+
     forward_no_grad()
     grads = backward()
-    return forward_no_grad, backward, out.detach().numpy(), [g.numpy() for g in grads]
+    timed_backward = forward_and_backward if case.torch_recomputes else backward
+    return forward_no_grad, timed_backward, out.detach().numpy(), [g.numpy() for g in grads]
 
 
 def agrees(ref_out, ref_grads, torch_out, torch_grads, np):
     """True when the reference reproduces torch's output and input gradients."""
-    ref_grads = ref_grads if isinstance(ref_grads, tuple) else (ref_grads,)
-    pairs = [(ref_out, torch_out)] + list(zip(ref_grads, torch_grads))
+    ref_grads = () if ref_grads is None else ref_grads if isinstance(ref_grads, tuple) else (ref_grads,)
+    pairs = [(ref_out, torch_out)] + list(zip(ref_grads, torch_grads or ()))
     return all(np.allclose(a, b, rtol=1e-9, atol=1e-9) for a, b in pairs)
 
 
@@ -273,19 +300,25 @@ def run(case_list, repeat, loop_repeat, np, torch):
         if isinstance(ref, str):
             notes[i] = [f"skipped: {ref}"] * 2
             continue
-        fns[i, "ref", 0], fns[i, "ref", 1] = ref[:2]
+        fns[i, "ref", 0] = ref[0]
+        if ref[1] is not None:
+            fns[i, "ref", 1] = ref[1]
         loop = prepare_loop(case, np)
         if isinstance(loop, str):
             notes[i] = [loop, loop]
         else:
             scaled = f"loop x{case.loop_scale} from {case.loop_note}" if case.loop_scale > 1 else ""
             notes[i] = [scaled, scaled if loop[1] is not None else "no loop backward"]
+        if case.torch_recomputes and torch is not None:
+            notes[i][1] = "; ".join(filter(None, [notes[i][1], "torch: forward (with indices) + backward"]))
             loop_fns[i, "loop", 0] = loop[0]
             if loop[1] is not None:
                 loop_fns[i, "loop", 1] = loop[1]
         if torch is not None:
             t_fwd, t_bwd, t_out, t_grads = prepare_torch(case, torch, np)
-            fns[i, "torch", 0], fns[i, "torch", 1] = t_fwd, t_bwd
+            fns[i, "torch", 0] = t_fwd
+            if t_bwd is not None:
+                fns[i, "torch", 1] = t_bwd
             if not agrees(ref[2], ref[3], t_out, t_grads, np):
                 notes[i] = ["; ".join(filter(None, [n, "REFERENCE DIFFERS FROM TORCH"]))
                             for n in notes[i]]
@@ -298,7 +331,7 @@ def run(case_list, repeat, loop_repeat, np, torch):
                   for key, t in best_times(loop_fns, loop_repeat).items()})
     rows = []
     for i, case in enumerate(case_list):
-        for k, direction in enumerate(DIRECTIONS):
+        for k, direction in enumerate(DIRECTIONS[:1] if case.forward_only else DIRECTIONS):
             ref, loop, tch = (times.get((i, impl, k)) for impl in ("ref", "loop", "torch"))
             ratio = f"{ref / tch:.2f}" if ref and tch else "—"
             rows.append([case.op, direction, case.size, _ms(ref), _ms(loop), _ms(tch), ratio,

@@ -164,6 +164,41 @@ def winograd_f23(d, g):
     return m @ WINOGRAD_AT.T
 
 
+def _input_transform(xp, tiles):
+    """V = B^T d B for every 4x4 tile d of xp (step 2), as additions on whole strided slices.
+
+    xp: (N, C, 2*Th + 2, 2*Tw + 2). Row i of tile t is row 2t + i of xp, so B^T's rows
+    (d0 - d2, d1 + d2, d2 - d1, d1 - d3) are four array additions over every tile at once;
+    the same on columns gives V's 16 entries. Returns (4, 4, C, N, Th, Tw).
+    """
+    th, tw = tiles
+
+    def rows(a, i):                       # row i of every tile, along axis 2
+        return a[:, :, i:i + 2 * th:2]
+
+    def cols(a, j):                       # column j of every tile, along axis 3
+        return a[:, :, :, j:j + 2 * tw:2]
+
+    def transform(a, take):
+        d0, d1, d2, d3 = (take(a, i) for i in range(4))
+        return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+
+    v = np.empty((4, 4, xp.shape[1], xp.shape[0], th, tw))
+    for k, row in enumerate(transform(xp, rows)):
+        for l, entry in enumerate(transform(row, cols)):
+            v[k, l] = entry.transpose(1, 0, 2, 3)
+    return v
+
+
+def _output_transform(m):
+    """Y = A^T M A for every tile, as additions: (4, 4, ...) -> (2, 2, ...)."""
+    def transform(m0, m1, m2, m3):
+        return m0 + m1 + m2, m1 - m2 - m3
+
+    rows = transform(*m)                                   # two (4, ...) arrays
+    return np.stack([np.stack(transform(*row)) for row in rows])
+
+
 def winograd_conv2d(x, w, padding=0):
     """3x3 convolution (stride 1) with F(2x2, 3x3): 16 multiplications per 2x2 output tile.
 
@@ -171,7 +206,8 @@ def winograd_conv2d(x, w, padding=0):
     Returns (N, C_out, H_out, W_out), H_out = H + 2*pH - 2, equal to conv2d(x, w,
     padding=padding). The input is cut into 4x4 tiles overlapping by 2; per tile
     V = B^T d B, per filter U = G g G^T, and Y = A^T (sum_c U * V) A. The sum over
-    channels is one matrix product per tile position (16 of them).
+    channels is one matrix product per tile position (16 of them); the transforms
+    are additions over whole strided slices, as Winograd intended.
     """
     check_ndim(x, 4, "x", "(N, C_in, H, W)")
     check_ndim(w, 4, "w", "(C_out, C_in, 3, 3)")
@@ -181,19 +217,17 @@ def winograd_conv2d(x, w, padding=0):
     (ph, pw) = pair(padding, "padding")
     check_non_negative((ph, pw), "padding")
     n, c_in, height, width = x.shape
+    c_out = w.shape[0]
     h_out, w_out = height + 2 * ph - 2, width + 2 * pw - 2
     if h_out < 1 or w_out < 1:
         raise ValueError(f"the 3x3 kernel does not fit the padded input {(height + 2 * ph, width + 2 * pw)}")
     tiles_h, tiles_w = -(-h_out // 2), -(-w_out // 2)
     # pad so that every output tile has its full 4x4 input tile; extra outputs are cropped
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph + 2 * tiles_h - h_out), (pw, pw + 2 * tiles_w - w_out)))
-    d = sliding_window_view(xp, (4, 4), axis=(2, 3))[:, :, ::2, ::2]     # (N, C, Th, Tw, 4, 4)
-    v = WINOGRAD_BT @ d @ WINOGRAD_BT.T                                   # B^T d B
-    u = WINOGRAD_G @ w @ WINOGRAD_G.T                                     # G g G^T, (C_out, C_in, 4, 4)
-    # sum over channels at each of the 16 tile positions: (16, C_out, C_in) @ (16, C_in, N*Th*Tw)
-    v = v.transpose(4, 5, 1, 0, 2, 3).reshape(16, c_in, -1)
-    m = u.transpose(2, 3, 0, 1).reshape(16, w.shape[0], c_in) @ v
-    m = m.reshape(4, 4, w.shape[0], n, tiles_h, tiles_w).transpose(3, 2, 4, 5, 0, 1)
-    y = WINOGRAD_AT @ m @ WINOGRAD_AT.T                                   # (N, C_out, Th, Tw, 2, 2)
-    y = y.transpose(0, 1, 2, 4, 3, 5).reshape(n, w.shape[0], 2 * tiles_h, 2 * tiles_w)
-    return np.ascontiguousarray(y[:, :, :h_out, :w_out])
+    v = _input_transform(xp, (tiles_h, tiles_w)).reshape(16, c_in, -1)          # B^T d B
+    u = (WINOGRAD_G @ w @ WINOGRAD_G.T).transpose(2, 3, 0, 1).reshape(16, c_out, c_in)   # G g G^T
+    # the sum over channels at each of the 16 tile positions: (C_out, C_in) @ (C_in, N*Th*Tw)
+    m = (u @ v).reshape(4, 4, c_out, n, tiles_h, tiles_w)
+    y = _output_transform(m)                                                     # (2, 2, C_out, N, Th, Tw)
+    out = y.transpose(3, 2, 4, 0, 5, 1).reshape(n, c_out, 2 * tiles_h, 2 * tiles_w)
+    return np.ascontiguousarray(out[:, :, :h_out, :w_out])
