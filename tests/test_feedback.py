@@ -179,5 +179,6 @@ def test_an_error_in_a_function_names_its_cell_and_line(toy_lesson, tmp_path):
     code = CORRECT_TOY.lstrip().replace("return x * factor", "return x[99] * factor")
     result = grade_notebook(make_notebook(tmp_path / "nb.ipynb", "# a first cell", code), limits=FAST)
     text = result.exercises[0].feedback()
+    assert text.startswith("scale: 0 / 4 points, defined in cell 2 of 2\n"), text
     assert "IndexError raised at cell 2 of 2, line 3, in scale: return x[99] * factor" in text, text
     assert "In[" not in text

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from . import compare, in_place
-from .notebook import NotANotebook, cell_labels, cells_to_run, read_notebook, recognise_lesson
+from .notebook import (NotANotebook, cell_labels, cells_to_run, defining_cells, read_notebook,
+                       recognise_lesson)
 from .child import TEST_FUNCTIONS, NamedFunction, time_call
 from .runner import CallReport, Limits, Session
 
@@ -87,6 +88,7 @@ class CheckResult:
 class ExerciseResult:
     name: str
     checks: list
+    where: str = ""     # the cell defining it, 'cell 18 of 72 ("Max pooling")', when known
 
     @property
     def points(self):
@@ -114,7 +116,7 @@ class ExerciseResult:
             if check.failure is not None and check.failure.cause:
                 groups.setdefault(check.failure.cause, []).append(check)
         shared = {cause: checks for cause, checks in groups.items() if len(checks) > 1}
-        lines = [header]
+        lines = [header + (f", defined in {self.where}" if self.where and failures else "")]
         shown = {}
         for cause, checks in shared.items():
             first = min(checks, key=lambda c: (c.failure.whole, c.failure.size))
@@ -518,8 +520,11 @@ def grade_parsed(notebook, lesson, seed=None, limits=None, use_bwrap=None, figur
         for index, source in cells_to_run(notebook):
             result.cells.append(session.run_cell(index, source))
         cells_done = time.perf_counter()
+        defined = defining_cells(notebook, [exercise.name for exercise in lesson.exercises])
         for exercise in lesson.exercises:
             result.exercises.append(run_exercise(exercise, session, seed))
+            if exercise.name in defined:
+                result.exercises[-1].where = result.cell_name(defined[exercise.name])
         result.seconds = {"cells": round(cells_done - started, 3),
                           "checks": round(time.perf_counter() - cells_done, 3)}
         result.sandbox = session.isolation()  # known once the children have started

@@ -141,3 +141,15 @@ def cell_labels(notebook):
         title = heading if len(heading) <= 60 else heading[:57] + "..."
         labels[index] = f"cell {index + 1} of {total}" + (f' ("{title}")' if title else "")
     return labels
+
+
+def defining_cells(notebook, names):
+    """{name: index of the last code cell that defines it}: `def name(` or `name = ...`."""
+    found = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        for name in names:
+            if re.search(rf"^\s*def\s+{re.escape(name)}\s*\(|^{re.escape(name)}\s*=", cell.source, re.M):
+                found[name] = index
+    return found
