@@ -130,6 +130,14 @@ def function_source(path, name):
     raise AssertionError(f"{path} defines no function {name}")
 
 
+@pytest.mark.parametrize("lesson_id", ["03_conv_variants"])  # lesson 1: added once its helper is changed
+def test_every_lesson_shares_lesson_2s_relative_error_character_for_character(lesson_id):
+    # Issue 15: one definition (CS231n's elementwise relative error) and one guideline for every lesson.
+    lesson2 = source_path("02_cnn_backprop").parent / "gradient_check.py"
+    other = source_path(lesson_id).parent / "gradient_check.py"
+    assert function_source(other, "relative_error") == function_source(lesson2, "relative_error")
+
+
 def test_lesson_2_helper_leaves_numerical_gradient_to_the_student():
     helper = (source_path("02_cnn_backprop").parent / "gradient_check.py").read_text()
     assert "def numerical_gradient" not in helper  # it is lesson 2's exercise

@@ -242,3 +242,31 @@ BAD_CALLS = [
 def test_bad_arguments_raise_value_error_naming_the_problem(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ------------------------------------ lesson 3's two decompositions (CMU 11-785), issue 15
+
+def zero_insert(x, s):
+    up = np.zeros(x.shape[:2] + (s * (x.shape[2] - 1) + 1, s * (x.shape[3] - 1) + 1))
+    up[:, :, ::s, ::s] = x
+    return up
+
+
+@pytest.mark.parametrize("stride, padding", [(2, 0), (3, 1), ((2, 3), (1, 0))])
+def test_strided_convolution_is_stride_1_then_downsampling(stride, padding):
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 3, 9, 10)), rng.standard_normal((4, 3, 3, 2))
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    np.testing.assert_allclose(conv2d(x, w, stride=stride, padding=padding),
+                               conv2d(x, w, padding=padding)[:, :, ::sh, ::sw], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (3, 2)])
+def test_transposed_convolution_is_zero_insertion_then_a_convolution(stride, padding):
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((2, 4, 3, 4)), rng.standard_normal((4, 2, 4, 3))   # w: (C_in, C_out, kH, kW)
+    kh, kw = w.shape[2:]
+    rotated = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+    expected = conv2d(zero_insert(x, stride), rotated, padding=(kh - 1 - padding, kw - 1 - padding))
+    np.testing.assert_allclose(conv_transpose2d(x, w, stride=stride, padding=padding), expected,
+                               rtol=1e-12, atol=1e-12)

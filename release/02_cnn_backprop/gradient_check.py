@@ -2,7 +2,7 @@
 # copy made by `python -m autograder release` (see release/README.md).
 """Compare an analytic gradient with a numerical one: the course's one relative error.
 
-Every lesson checks gradients the same way (lesson 1's gradient_check.py has this
+Every lesson checks gradients the same way (lessons 1 and 3's gradient_check.py have this
 very function, character for character; tests/test_lessons.py keeps them equal):
 
     error = relative_error(analytic, numeric)
