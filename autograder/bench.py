@@ -309,11 +309,11 @@ def run(case_list, repeat, loop_repeat, np, torch):
         else:
             scaled = f"loop x{case.loop_scale} from {case.loop_note}" if case.loop_scale > 1 else ""
             notes[i] = [scaled, scaled if loop[1] is not None else "no loop backward"]
-        if case.torch_recomputes and torch is not None:
-            notes[i][1] = "; ".join(filter(None, [notes[i][1], "torch: forward (with indices) + backward"]))
             loop_fns[i, "loop", 0] = loop[0]
             if loop[1] is not None:
                 loop_fns[i, "loop", 1] = loop[1]
+        if case.torch_recomputes and torch is not None:
+            notes[i][1] = "; ".join(filter(None, [notes[i][1], "torch: forward (with indices) + backward"]))
         if torch is not None:
             t_fwd, t_bwd, t_out, t_grads = prepare_torch(case, torch, np)
             fns[i, "torch", 0] = t_fwd
