@@ -134,7 +134,7 @@ WRONG_BATCH_NORM_BACKWARD = [
 # ----------------------------------------------------- local response norm
 
 def lrn_variant(divide_by_size=True, before=lambda s: s // 2, after=lambda s: (s - 1) // 2, clamp=False,
-                assume_4d=False, size_one_shortcut=False, fixed_k=None, fixed_beta=None):
+                assume_4d=False, size_one_shortcut=False, fixed_k=None, fixed_beta=None, wrap=False):
     def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
         x = np.asarray(x, dtype=np.float64)
         k = k if fixed_k is None else fixed_k
@@ -142,7 +142,10 @@ def lrn_variant(divide_by_size=True, before=lambda s: s // 2, after=lambda s: (s
         if size_one_shortcut and size == 1:
             return x / k ** beta          # "one channel: no neighbours to normalize by"
         n = min(size, x.shape[1]) if clamp else size
-        if assume_4d:
+        if wrap:
+            # np.roll: the window of channel 0 takes the last channels instead of zeros
+            window = sum(np.roll(x * x, shift, axis=1) for shift in range(-after(n), before(n) + 1))
+        elif assume_4d:
             squares = np.pad(x * x, ((0, 0), (before(n), after(n)), (0, 0), (0, 0)))
             window = sum(squares[:, o:o + x.shape[1]] for o in range(n))
         else:
@@ -160,6 +163,9 @@ WRONG_LRN = [
     Wrong("local_response_norm", "size larger than C", "clamps size to the number of channels",
           lrn_variant(clamp=True)),
     Wrong("local_response_norm", "x is (N, C, L)", "pads as if x were always 4-D", lrn_variant(assume_4d=True)),
+    Wrong("local_response_norm", "window overhangs the first or last channel",
+          "wraps the window around the channel axis (np.roll) instead of padding with zeros",
+          lrn_variant(wrap=True)),
     Wrong("local_response_norm", "k other than 1", "ignores k (uses 1)", lrn_variant(fixed_k=1.0)),
     Wrong("local_response_norm", "beta other than 0.75", "hard-codes beta 0.75", lrn_variant(fixed_beta=0.75)),
 ]
