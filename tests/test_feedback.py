@@ -53,6 +53,21 @@ def test_a_stub_is_one_line_and_an_exception_shows_its_message(toy_lesson, tmp_p
     assert pair_sum.count("ValueError raised at") == 1, pair_sum
 
 
+def test_a_stub_reached_by_some_cases_only_shows_which(toy_lesson):
+    def scale(x, factor=2.0):
+        if factor != 2.0:
+            raise NotImplementedError
+        return x * factor
+    result = run_exercise(toy_lesson.exercise("scale"), InProcessCaller({"scale": scale}), seed=1)
+    text = result.feedback()
+    assert scores_of(result) == {"shape": 1, "values": 0, "input left unmodified": 0}
+    assert f"error: {NOT_IMPLEMENTED}" in text and "scale(x, factor=3.0)" in text, text
+
+
+def scores_of(exercise_result):
+    return {c.name: c.points for c in exercise_result.checks}
+
+
 @pytest.mark.parametrize("lesson_id", LESSON_IDS)
 def test_a_blank_release_notebook_fits_on_one_screen(lesson_id, capsys):
     if not release_path(lesson_id).exists():

@@ -52,9 +52,11 @@ class Failure:
     size: int = 0          # entries of the case's inputs: the smallest failing case is shown
     misconception: str = ""   # name of the known mistake matched (for the class report)
 
-    def lines(self, indent="    "):
+    def lines(self, indent="    ", case=None):
+        """The failure in full; a stub's case only when asked (`case`): alone it says nothing."""
         head = [f"{indent}{self.label}: {self.cause}"] if self.cause else []
-        return head + [indent + line for line in self.call + self.details]
+        call = self.call if (not self.whole if case is None else case) else []
+        return head + [indent + line for line in call + self.details]
 
 
 @dataclass
@@ -135,7 +137,7 @@ class ExerciseResult:
                 lines.append(f"  {check.mark()}: {same}")
             else:
                 lines.append(f"  {check.mark()}")
-                lines += failure.lines("    ")
+                lines += failure.lines("    ", case=True)   # other checks passed: which case fails matters
         return "\n".join(lines)
 
 
@@ -319,10 +321,10 @@ def error_failure(exercise, case, report):
     error, trace = report.error, report.traceback
     if error.startswith("NotImplementedError"):
         message = error.partition(":")[2].strip()
-        return Failure(cause=NOT_IMPLEMENTED, label="error", whole=not message,
-                       call=[] if not message else call_code(exercise, case),
+        # the call matters when only some cases reach the stub (`if ceil_mode: raise ...`)
+        return Failure(cause=NOT_IMPLEMENTED, label="error", whole=not message, call=call_code(exercise, case),
                        details=[f"message: {message}"] if message else [],
-                       summary=NOT_IMPLEMENTED, size=case_size(case))
+                       summary=f"{call_summary(exercise, case)}: {NOT_IMPLEMENTED}", size=case_size(case))
     if error.startswith(AN_EARLIER_CALL):
         # the same cause as the call that killed the sandbox: "<name> did not return within 10 s"
         return Failure(cause=f"{exercise.name} {error[len(AN_EARLIER_CALL):]}", label="error", whole=True,
@@ -332,14 +334,14 @@ def error_failure(exercise, case, report):
     frames = [line.strip() for line in trace.splitlines() if line.strip()]
     # the student's own line that raised (a cell's), rather than the NumPy internals under it
     where = next((f for f in reversed(frames) if f.startswith("Cell In[")), frames[-1] if frames else "")
+    summary = f"{call_summary(exercise, case)}: {error}"
+    if not where:   # a time-out, a crash, or a call made in-process: the message is the cause
+        return Failure(cause=error, label="error", call=call_code(exercise, case), summary=summary,
+                       size=case_size(case))
     ename = error.split(":", 1)[0]
-    cause = f"{ename} raised at {where}" if where else error
-    details = [f"error: {error}"] + (["traceback (last calls):"] + trace.splitlines() if trace else [])
-    if not where and "did not return within" in error:
-        details = []
-    return Failure(cause=cause, label="exception" if where else "error", call=call_code(exercise, case),
-                   details=details,
-                   summary=f"{call_summary(exercise, case)}: {error}", size=case_size(case))
+    details = [f"error: {error}", "traceback (last calls):"] + trace.splitlines()
+    return Failure(cause=f"{ename} raised at {where}", label="exception", call=call_code(exercise, case),
+                   details=details, summary=summary, size=case_size(case))
 
 
 def judge_case(exercise, check, case, caller):
