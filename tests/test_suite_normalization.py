@@ -7,7 +7,7 @@ import pytest
 from autograder.grading.grader import InProcessCaller, run_exercise
 from autograder.grading.suites import normalization as suite
 from autograder.reference import normalization as ref
-from test_normalization import loop_batch_norm, loop_group_norm, loop_local_response_norm
+from naive_normalization import loop_batch_norm, loop_group_norm, loop_local_response_norm
 
 SEEDS = range(4)
 LESSON = suite.LESSON
