@@ -155,9 +155,15 @@ c.Spawner.http_timeout = 90
         return requests.request(method, f"{self.url}/hub/api{path}", timeout=30,
                                 headers={"Authorization": f"token {self.service_token}"}, **kwargs)
 
-    def start_server(self, user):
-        started = self.api("post", f"/users/{user}/server")
-        assert started.status_code in (201, 202), started.text
+    def start_servers(self, users):
+        """Start the users' servers (all at once) and give each user an API token of their own."""
+        for user in users:
+            started = self.api("post", f"/users/{user}/server")
+            assert started.status_code in (201, 202), started.text
+        for user in users:
+            self.wait_for_server(user)
+
+    def wait_for_server(self, user):
         self.wait_for(lambda: self.api("get", f"/users/{user}").json()["servers"].get("", {}).get("ready"),
                       f"{user}'s server", 90)
         token = self.api("post", f"/users/{user}/tokens", json={"note": "test", "expires_in": 900})
@@ -252,13 +258,19 @@ def assignment_action(site, user, action):
 
 def test_a_graded_lesson_through_jupyterhub(site):
     first, second = site.students
+    start = time.monotonic()
+
+    def took(phase):
+        print(f"\n{phase}: {time.monotonic() - start:.0f} s", end="")
+
     # ---- the instructor generates and releases the lesson (README's instructor path)
     instructor(site, "python", "-m", "autograder", "release", LESSON)
     instructor(site, "nbgrader", "release_assignment", LESSON)
 
     # ---- each student's server runs the student environment, without Formgrader
-    for user in site.students + [site.instructor]:
-        site.start_server(user)
+    took("lesson released")
+    site.start_servers(site.students + [site.instructor])
+    took("servers started")
     for user in site.students:
         commands = subprocess.run(["ps", "-ww", "-o", "args=", "-u", user], capture_output=True, text=True).stdout
         assert f"{site.student_venv}/bin/jupyterhub-singleuser" in commands, commands
@@ -289,6 +301,7 @@ def test_a_graded_lesson_through_jupyterhub(site):
         assert saved.status_code == 200, saved.text
         assignment_action(site, user, "submit")
 
+    took("submitted")
     # ---- what a student cannot do
     for python in (site.student_venv / "bin" / "python", site.course_venv / "bin" / "python"):
         tried = as_user(first, str(python), "-c", "import autograder.reference")
@@ -305,6 +318,7 @@ def test_a_graded_lesson_through_jupyterhub(site):
     instructor(site, "nbgrader", "generate_feedback", LESSON)
     instructor(site, "nbgrader", "release_feedback", LESSON)
 
+    took("graded, feedback released")
     scores = json.loads(as_user(site.instructor, str(site.course_venv / "bin" / "python"), "-c", f"""
 import json
 from nbgrader.api import Gradebook
@@ -322,3 +336,4 @@ with Gradebook("sqlite:///{site.course}/gradebook.db") as gb:
         html = html["content"]
         assert f"{LESSON} (Score: {float(expected[user]):.1f} / {float(total):.1f})" in html, html[:3000]
         assert "BEGIN HIDDEN TESTS" not in html and 'check("' not in html  # no hidden-check code
+    took("feedback fetched")
