@@ -435,11 +435,11 @@ def adaptive_max_pool2d_backward(grad_out, x, output_size):
     reversed_nan = np.isnan(windows[has_nan][:, ::-1])
     winner[has_nan] = windows.shape[-1] - 1 - np.argmax(reversed_nan, axis=-1)
     oh, ow = np.arange(out_shape[0])[:, None], np.arange(out_shape[1])[None, :]
-    n, c = np.indices(x.shape[:2])
-    grad_x = np.zeros(x.shape[:2] + (x.shape[2] * x.shape[3],))
-    # overlapping bins may credit the same pixel: np.add.at adds, where += would keep one share
-    np.add.at(grad_x, (n[:, :, None, None], c[:, :, None, None], pixel[oh, ow, winner]),
-              grad_out)
+    image = np.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1, 1)) * (x.shape[2] * x.shape[3])
+    # overlapping bins may credit the same pixel: np.bincount adds every share (where += would
+    # keep one), several times faster than np.add.at
+    grad_x = np.bincount((image + pixel[oh, ow, winner]).ravel(), weights=grad_out.ravel(),
+                         minlength=x.size)
     return grad_x.reshape(x.shape)
 
 
