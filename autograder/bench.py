@@ -1,6 +1,6 @@
 """Time the reference operations against simple loops and PyTorch.
 
-    python -m autograder.bench [--quick] [--repeat N] [--only OP[,OP...]] [--threads N]
+    python -m autograder.bench [--quick] [--repeat N] [--only OP[,OP...]] [--threads N] [--clock cpu]
 
 For every operation, forward and backward, on realistic sizes, print a Markdown
 table: the reference (NumPy) time, the plain-loop time (the deliberately simple
@@ -17,7 +17,11 @@ to the channel counts, so only per-call overhead is extrapolated. The table
 says which entries are scaled and by how much.
 
 Both NumPy's BLAS and torch run single-threaded by default (--threads), so the
-ratio compares implementations, not core counts.
+ratio compares implementations, not core counts. On a machine busy with other
+jobs, --clock cpu times the calling thread's CPU time (time.thread_time)
+instead of wall-clock time: with one thread it leaves out the time other
+processes hold the core, the main source of noise (torch's CPU backward runs on
+the calling thread too).
 Operations that do not exist yet are listed with a note instead of a time.
 """
 import argparse
@@ -165,8 +169,11 @@ def backward_args(backward, arrays):
 
 # ------------------------------------------------------------------------ timing
 
-def best_times(fns, repeat):
-    """Best wall-clock seconds of every fn in the dict `fns` over `repeat` rounds.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+
+
+def best_times(fns, repeat, clock=time.perf_counter):
+    """Best seconds (of `clock`) of every fn in the dict `fns` over `repeat` rounds.
 
     Each round calls every function once, so a burst of load from other
     processes spoils one round rather than every run of one function.
@@ -174,9 +181,9 @@ def best_times(fns, repeat):
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(repeat):
         for key, fn in fns.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            best[key] = min(best[key], time.perf_counter() - start)
+            best[key] = min(best[key], clock() - start)
     return best
 
 
@@ -292,7 +299,7 @@ def _ms(seconds):
 DIRECTIONS = ("forward", "backward")
 
 
-def run(case_list, repeat, loop_repeat, np, torch):
+def run(case_list, repeat, loop_repeat, np, torch, clock=time.perf_counter):
     """Return one table row (list of cells) per case and direction."""
     fns, loop_fns, notes = {}, {}, {}
     for i, case in enumerate(case_list):
@@ -326,9 +333,9 @@ def run(case_list, repeat, loop_repeat, np, torch):
     # the same load from other processes, and the case's data stays in cache.
     times = {}
     for i in range(len(case_list)):
-        times.update(best_times({k: f for k, f in fns.items() if k[0] == i}, repeat))
+        times.update(best_times({k: f for k, f in fns.items() if k[0] == i}, repeat, clock))
     times.update({key: t * case_list[key[0]].loop_scale
-                  for key, t in best_times(loop_fns, loop_repeat).items()})
+                  for key, t in best_times(loop_fns, loop_repeat, clock).items()})
     rows = []
     for i, case in enumerate(case_list):
         for k, direction in enumerate(DIRECTIONS[:1] if case.forward_only else DIRECTIONS):
@@ -354,7 +361,11 @@ def main(argv=None):
     parser.add_argument("--only", default="", help="comma-separated op names to run")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS and torch threads (default 1)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall-clock time (default) or the thread's CPU time (with --threads 1 only)")
     args = parser.parse_args(argv)
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu measures one thread: use it with --threads 1")
     _limit_threads(args.threads)
     import numpy as np
     try:
@@ -374,10 +385,10 @@ def main(argv=None):
     selected = [c for c in cases() if not only or c.op in only]
 
     torch_version = torch.__version__ if torch is not None else "not installed"
-    print(f"numpy {np.__version__}, torch {torch_version}, threads {args.threads}, "
+    print(f"numpy {np.__version__}, torch {torch_version}, threads {args.threads}, {args.clock} clock, "
           f"best of {repeat} (loop versions: best of {loop_repeat}, run at reduced size and scaled)")
     print(flush=True)
-    rows = run(selected, repeat, loop_repeat, np, torch)
+    rows = run(selected, repeat, loop_repeat, np, torch, CLOCKS[args.clock])
     print_row(HEADER)
     print_row(["---"] * len(HEADER))
     for row in rows:
