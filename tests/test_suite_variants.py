@@ -243,12 +243,21 @@ NOTEBOOK = nbformat.read(str(source_path(LESSON.id)), as_version=4)
 
 
 def notebook_functions(stub=False):
-    """Run the setup cell and every answer cell (solved, or as the release stubs them)."""
+    """Run the setup cell and every code answer cell (solved, or as the release stubs them).
+
+    The setup cell imports gradient_check.py from beside the notebook; the markdown answer
+    cells of "Questions to think about" are prose, not code.
+    """
+    import sys
     namespace = {}
     setup = next(c for c in NOTEBOOK.cells if c.get("id") == "setup")
-    exec(setup.source, namespace)  # noqa: S102 - our own notebook
+    sys.path.insert(0, str(source_path(LESSON.id).parent))
+    try:
+        exec(setup.source, namespace)  # noqa: S102 - our own notebook
+    finally:
+        sys.path.remove(str(source_path(LESSON.id).parent))
     for cell in NOTEBOOK.cells:
-        if nbgrader_meta(cell).get("solution"):
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("solution"):
             source = (SOLUTION.sub(lambda m: f"{m.group(1)}raise NotImplementedError()\n", cell.source)
                       if stub else strip_markers(cell.source))
             exec(source, namespace)  # noqa: S102
