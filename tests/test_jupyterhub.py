@@ -13,6 +13,7 @@ import `autograder`, read the course's source/, list other submissions or open F
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -247,6 +248,14 @@ def hidden_points(site):
             if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("points")}
 
 
+def disabled_plugins(site, user):
+    """The JupyterLab plugins `user`'s server tells the browser to leave out (its page config)."""
+    page = site.server(user, "get", "/lab")
+    assert page.status_code == 200, page.text[:2000]
+    config = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page.text, re.S)
+    return set(json.loads(config.group(1))["disabledExtensions"])
+
+
 def assignment_action(site, user, action):
     done = site.server(user, "post", f"/assignments/{action}",
                        data={"course_id": COURSE_ID, "assignment_id": LESSON})
@@ -275,10 +284,11 @@ def test_a_graded_lesson_through_jupyterhub(site):
         commands = subprocess.run(["ps", "-ww", "-o", "args=", "-u", user], capture_output=True, text=True).stdout
         assert f"{site.student_venv}/bin/jupyterhub-singleuser" in commands, commands
         assert site.server(user, "get", "/formgrader").status_code == 404
-        lab = site.server(user, "get", "/lab")
-        assert lab.status_code == 200 and "@jupyter/nbgrader:formgrader" in lab.text  # listed as disabled
-        assert '"@jupyter/nbgrader:create-assignment"' in lab.text
+        disabled = disabled_plugins(site, user)
+        assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= disabled, disabled
+        assert "@jupyter/nbgrader:assignment-list" not in disabled
     assert site.server(site.instructor, "get", "/formgrader").status_code == 200
+    assert "@jupyter/nbgrader:formgrader" not in disabled_plugins(site, site.instructor)
 
     # ---- students fetch, write their answers, submit
     total = sum(hidden_points(site).values())
