@@ -529,3 +529,60 @@ def test_adaptive_avg_pool2d_keeps_nan_and_inf_inside_their_own_bins():
     np.testing.assert_array_equal(out, [[np.nan, 4.5], [10.5, np.inf]])
     x[0, 0, 2, 2] = -np.inf
     assert np.isnan(adaptive_avg_pool2d(x, 2)[0, 0, 1, 1])  # inf - inf
+
+
+# ---------------------------------------------------------------------------
+# The small steps of lesson 1 (pad2d ... distribute_value), and how they add up
+# ---------------------------------------------------------------------------
+
+from autograder.reference import pooling as steps  # noqa: E402 - the steps, by module name
+
+
+def test_pad2d_pads_only_height_and_width_on_both_sides():
+    x = np.arange(6.0).reshape(1, 1, 2, 3)
+    out = steps.pad2d(np.repeat(x, 2, axis=1), (1, 2), value=-np.inf)
+    assert out.shape == (1, 2, 4, 7)
+    np.testing.assert_array_equal(out[0, 1, 1:3, 2:5], x[0, 0])
+    assert np.isneginf(out[0, 0, 0]).all() and np.isneginf(out[0, 0, :, :2]).all()
+    assert (np.isneginf(out)).sum() == 2 * (4 * 7 - 6)
+
+
+def test_pooling_window_starts_at_i_times_stride():
+    x = np.arange(30.0).reshape(1, 1, 5, 6)
+    np.testing.assert_array_equal(steps.pooling_window(x, 1, 2, (2, 3), (3, 1))[0, 0],
+                                  [[20, 21, 22], [26, 27, 28]])          # rows 3-4, columns 2-4
+    np.testing.assert_array_equal(steps.pooling_window(x, 1, 1, 2)[0, 0], [[14, 15], [20, 21]])
+    with pytest.raises(ValueError, match="leaves"):
+        steps.pooling_window(x, 2, 0, 2)
+
+
+def test_max_pool2d_is_pad2d_then_the_max_of_every_pooling_window():
+    # the ladder of the notebook, assembled with loops, gives the layer
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 3, 7, 6))
+    for kernel, stride, padding in [(2, None, 0), ((3, 2), (2, 1), (1, 1)), (3, 2, 1)]:
+        xp = steps.pad2d(x, padding, value=-np.inf)
+        out = max_pool2d(x, kernel, stride, padding)
+        for i, j in np.ndindex(*out.shape[2:]):
+            window = steps.pooling_window(xp, i, j, kernel, stride)
+            np.testing.assert_array_equal(out[:, :, i, j], window.max(axis=(2, 3)))
+        if padding == 0:
+            np.testing.assert_array_equal(steps.max_pool2d_unpadded(x, kernel, stride), out)
+
+
+def test_create_mask_from_window_marks_the_first_maximum_only():
+    window = np.array([[[[1.0, 3.0], [3.0, 0.0]], [[-5.0, -2.0], [-1.0, -7.0]]]])
+    np.testing.assert_array_equal(steps.create_mask_from_window(window),
+                                  [[[[0, 1], [0, 0]], [[0, 0], [1, 0]]]])
+    # the mask times one window's gradient is max_pool2d_backward of that single window
+    g = np.array([[2.0, -4.0]])
+    np.testing.assert_array_equal(steps.create_mask_from_window(window) * g[:, :, None, None],
+                                  max_pool2d_backward(g[:, :, None, None], window, 2))
+
+
+def test_distribute_value_is_avg_pool2d_backward_of_one_window():
+    g = np.array([[6.0, -3.0], [1.5, 0.0]])
+    np.testing.assert_allclose(steps.distribute_value(g, (2, 3)),
+                               avg_pool2d_backward(g[:, :, None, None], np.zeros((2, 2, 2, 3)),
+                                                   (2, 3)))
+    np.testing.assert_allclose(steps.distribute_value(g, 3).sum(axis=(2, 3)), g)  # shared, not copied

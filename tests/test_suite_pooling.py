@@ -40,12 +40,57 @@ def loop_pool_output_size(n, kernel_size, stride=None, padding=0, ceil_mode=Fals
     return len(naive._starts(n, kernel_size, stride, padding, 1, ceil_mode))
 
 
+def loop_steps():
+    """The small steps (pad2d ... distribute_value) written with plain loops over pixels."""
+    def pad2d(x, padding, value=0.0):
+        ph, pw = naive._hw(padding)
+        n, c, h, w = np.shape(x)
+        out = np.full((n, c, h + 2 * ph, w + 2 * pw), float(value))
+        for r in range(h):
+            for q in range(w):
+                out[:, :, ph + r, pw + q] = np.asarray(x)[:, :, r, q]
+        return out
+
+    def pooling_window(x, i, j, kernel_size, stride=None):
+        kh, kw = naive._hw(kernel_size)
+        sh, sw = (kh, kw) if stride is None else naive._hw(stride)
+        out = np.zeros(np.shape(x)[:2] + (kh, kw))
+        for r in range(kh):
+            for q in range(kw):
+                out[:, :, r, q] = np.asarray(x)[:, :, i * sh + r, j * sw + q]
+        return out
+
+    def create_mask_from_window(window):
+        window = np.asarray(window, dtype=np.float64)
+        mask = np.zeros_like(window)
+        for n, c in np.ndindex(*window.shape[:2]):
+            best, where = -np.inf, None
+            for r, q in np.ndindex(*window.shape[2:]):
+                if where is None or window[n, c, r, q] > best:  # strictly larger: the first wins
+                    best, where = window[n, c, r, q], (r, q)
+            mask[(n, c) + where] = 1.0
+        return mask
+
+    def distribute_value(g, kernel_size):
+        kh, kw = naive._hw(kernel_size)
+        out = np.zeros(np.shape(g) + (kh, kw))
+        for n, c in np.ndindex(*np.shape(g)):
+            out[n, c] = np.asarray(g)[n, c] / (kh * kw)
+        return out
+
+    return dict(pad2d=pad2d, pooling_window=pooling_window,
+                max_pool2d_unpadded=lambda x, kernel_size, stride=None:
+                naive.max_pool2d(x, kernel_size, stride),
+                create_mask_from_window=create_mask_from_window,
+                distribute_value=distribute_value)
+
+
 def loop_namespace():
     namespace = {name: getattr(naive, name) for name in
                  ("max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
                   "adaptive_avg_pool2d", "adaptive_max_pool2d", "spatial_pyramid_pool2d")}
     namespace["pool_output_size"] = loop_pool_output_size
-    namespace.update(ANSWERS)
+    namespace.update(ANSWERS, **loop_steps())
     return namespace
 
 
@@ -62,12 +107,13 @@ def lost_points(results):
 # Full marks for right answers
 # ---------------------------------------------------------------------------
 
-def test_lesson_is_worth_60_points_in_notebook_order():
+def test_lesson_is_worth_70_points_in_notebook_order():
     assert LESSON.id == "01_pooling"
-    assert LESSON.points == 60
+    assert LESSON.points == 70
     assert [e.name for e in LESSON.exercises] == [
-        "pool_output_size", "max_pool2d", "avg_pool2d", "q_output_shape", "max_pool2d_backward",
-        "avg_pool2d_backward", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+        "pool_output_size", "pad2d", "pooling_window", "max_pool2d_unpadded", "max_pool2d",
+        "avg_pool2d", "q_output_shape", "create_mask_from_window", "max_pool2d_backward",
+        "distribute_value", "avg_pool2d_backward", "adaptive_avg_pool2d", "adaptive_max_pool2d",
         "spatial_pyramid_pool2d", "q_spp_length"]
 
 
@@ -156,7 +202,9 @@ def im2col_namespace():
     namespace = loop_namespace()
     namespace.update(max_pool2d=max_pool2d, avg_pool2d=avg_pool2d,
                      max_pool2d_backward=max_pool2d_backward,
-                     avg_pool2d_backward=avg_pool2d_backward)
+                     avg_pool2d_backward=avg_pool2d_backward,
+                     max_pool2d_unpadded=lambda x, kernel_size, stride=None:
+                     max_pool2d(x, kernel_size, stride))
     return namespace
 
 
@@ -201,6 +249,14 @@ def torch_namespace():
                      spatial_pyramid_pool2d=spatial_pyramid_pool2d)
     for name in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
         namespace[name] = forward_and_backward(name)[0]
+
+    def pad2d(x, padding, value=0.0):
+        ph, pw = naive._hw(padding)
+        return functional.pad(tensor(x), (pw, pw, ph, ph), value=value).detach().numpy()
+
+    # the other steps have no torch counterpart: their loop versions
+    namespace.update(loop_steps(), pad2d=pad2d, max_pool2d_unpadded=lambda x, kernel_size,
+                     stride=None: max_pool2d(x, kernel_size, stride))
     return namespace
 
 
@@ -215,6 +271,8 @@ def notebook_namespace():
     notebook = nbformat.read(str(NOTEBOOK), as_version=4)
     namespace = {}
     for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue  # the model answers to the questions are markdown solution cells
         if cell.get("id") == "setup" or nbgrader_meta(cell).get("solution"):
             exec(compile(strip_markers(cell.source), cell.get("id", "cell"), "exec"), namespace)
     return namespace
@@ -476,28 +534,42 @@ def test_numerical_gradient_of_a_known_function_and_input_untouched():
     gc = load_gradient_check()
     x = np.linspace(-1, 1, 6).reshape(2, 3)
     before = x.copy()
-    grad_out = np.arange(6.0).reshape(2, 3)
-    # s(x) = sum(x**3 * g) has gradient 3 x**2 g; the centred difference is off by g * eps**2
-    numeric = gc.numerical_gradient(lambda v: v ** 3, x, grad_out)
-    np.testing.assert_allclose(numeric, 3 * x ** 2 * grad_out, atol=1e-8)
+    g = np.arange(6.0).reshape(2, 3)
+    # f(x) = sum(x**3 * g) has gradient 3 x**2 g; the centred difference is off by g * eps**2
+    numeric = gc.numerical_gradient(lambda v: np.sum(v ** 3 * g), x)
+    np.testing.assert_allclose(numeric, 3 * x ** 2 * g, atol=1e-8)
     np.testing.assert_array_equal(x, before)
 
 
-def test_numerical_gradient_agrees_with_the_reference_backward():
+def test_numerical_gradient_has_lesson_2s_signature_and_numbers():
+    # one definition in the course: lesson 2's graded exercise numerical_gradient(f, x, eps=1e-6)
+    import inspect
+    from autograder.grading.suites import backprop
+    gc = load_gradient_check()
+    lesson_2 = backprop.LESSON.exercise("numerical_gradient").reference
+    assert inspect.signature(gc.numerical_gradient) == inspect.signature(lesson_2)
+    x = np.random.default_rng(2).normal(size=(2, 3))
+    f = lambda v: float(np.sum(np.sin(v) * v))  # noqa: E731
+    np.testing.assert_allclose(gc.numerical_gradient(f, x), lesson_2(f, x), rtol=1e-12)
+
+
+def test_numerical_gradient_agrees_with_the_reference_backward_under_the_guideline():
     gc = load_gradient_check()
     x = np.random.default_rng(0).permutation(30).reshape(1, 2, 3, 5) * 0.1  # distinct values
     grad_out = np.random.default_rng(1).normal(size=ref.max_pool2d(x, 2, 1).shape)
-    numeric = gc.numerical_gradient(lambda v: ref.max_pool2d(v, 2, 1), x, grad_out)
-    assert gc.relative_error(ref.max_pool2d_backward(grad_out, x, 2, 1), numeric) < 1e-8
+    numeric = gc.numerical_gradient(lambda v: np.sum(ref.max_pool2d(v, 2, 1) * grad_out), x)
+    assert gc.relative_error(ref.max_pool2d_backward(grad_out, x, 2, 1), numeric) <= 1e-7  # right
     copied = np.ones_like(x)  # a wrong gradient is far off
-    assert gc.relative_error(copied, numeric) > 0.1
+    assert gc.relative_error(copied, numeric) >= 1e-2                                       # a bug
 
 
-def test_relative_error_is_zero_for_equal_or_zero_arrays_and_checks_shapes():
+def test_relative_error_is_the_elementwise_maximum_and_checks_shapes():
     gc = load_gradient_check()
     assert gc.relative_error(np.zeros(3), np.zeros(3)) == 0.0
     assert gc.relative_error(np.arange(3.0), np.arange(3.0)) == 0.0
     assert gc.relative_error(np.array([1.0]), np.array([-1.0])) == pytest.approx(1.0)
+    # one wrong entry among large right ones is not averaged away
+    assert gc.relative_error(np.array([1000.0, 1.0]), np.array([1000.0, 2.0])) == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="different shapes"):
         gc.relative_error(np.zeros((2, 2)), np.zeros(4))
 
@@ -510,3 +582,16 @@ def test_gradient_check_helper_does_not_use_the_reference():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
     assert imported == {"numpy"}
+
+
+def test_minus_inf_padding_is_compared_exactly():
+    """An expected -inf must not make the grader's tolerance infinite (it once accepted 0 for it)."""
+    from autograder.grading import compare
+    x = -1 - np.arange(9.0).reshape(1, 1, 3, 3)
+    expected = ref.pad2d(x, 1, value=-np.inf)
+    assert compare.close(expected.astype(np.float32), expected)
+    assert not compare.close(ref.pad2d(x, 1), expected)                     # zeros for -inf
+    assert not compare.close(np.where(np.isinf(expected), expected, 0.0), expected)
+    one_case = suite.Case((x, 1), {"value": -np.inf})
+    value_ignored = next(m.fn for m in suite.PAD2D.misconceptions if m.name == "value ignored")
+    assert not compare.close(value_ignored(*one_case.args, **one_case.kwargs), expected)

@@ -37,6 +37,11 @@ __all__ = [
     "spp_window_stride",
     "spp_paper_bins_cover",
     "median_pool2d",
+    "pad2d",
+    "pooling_window",
+    "max_pool2d_unpadded",
+    "create_mask_from_window",
+    "distribute_value",
 ]
 
 
@@ -606,3 +611,73 @@ def median_pool2d(x, kernel_size, stride=None, padding=0):
         warnings.simplefilter("ignore", RuntimeWarning)
         median = np.nanmedian(windows, axis=(-2, -1))
     return np.where(real_nan.any(axis=(-2, -1)), np.nan, median)
+
+
+# ---------------------------------------------------------------------------
+# The small steps of lesson 1 (deeplearning.ai's ladder): no torch counterparts
+# ---------------------------------------------------------------------------
+
+def pad2d(x, padding, value=0.0):
+    """Pad the height and width of x with `value`, the same amount on both sides.
+
+    x: (N, C, H, W); padding: int or pair (pH, pW), >= 0.
+    Returns (N, C, H + 2*pH, W + 2*pW); the batch and channel axes are not padded.
+    (torch: F.pad(x, (pW, pW, pH, pH), value=value).)
+    """
+    x = as_float(x)
+    check_ndim(x, 4, "x", "(N, C, H, W)")
+    ph, pw = pair(padding, "padding")
+    check_non_negative((ph, pw), "padding")
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def pooling_window(x, i, j, kernel_size, stride=None):
+    """The pixels window (i, j) of a pooling layer sees, for every image and channel.
+
+    x: (N, C, H, W), already padded; kernel_size, stride: int or pair, stride=None
+    meaning stride = kernel_size. Window (i, j) starts at row i*sH and column j*sW.
+    Returns a copy, (N, C, kH, kW). Raises ValueError when the window leaves x.
+    """
+    x = as_float(x)
+    kernel, stride, _, _ = _window_args(x, kernel_size, stride, 0)
+    top, left = i * stride[0], j * stride[1]
+    if i < 0 or j < 0 or top + kernel[0] > x.shape[2] or left + kernel[1] > x.shape[3]:
+        raise ValueError(f"window ({i}, {j}) of size {kernel} with stride {stride} leaves "
+                         f"an input of {x.shape[2]}x{x.shape[3]} pixels")
+    return x[:, :, top:top + kernel[0], left:left + kernel[1]].copy()
+
+
+def max_pool2d_unpadded(x, kernel_size, stride=None):
+    """Max pooling without padding, the output size rounded down: max_pool2d(x, kernel_size, stride).
+
+    x: (N, C, H, W). Returns (N, C, H_out, W_out), H_out = floor((H - kH) / sH) + 1.
+    """
+    return max_pool2d(x, kernel_size, stride)
+
+
+def create_mask_from_window(window):
+    """1 at the first maximum (row-major order) of each window, 0 elsewhere.
+
+    window: (N, C, kH, kW). Returns (N, C, kH, kW) of 0.0 and 1.0 with exactly one 1
+    per image and channel: the pixel max pooling's backward sends the gradient to
+    (torch's choice among tied maxima, which np.argmax also makes).
+    """
+    window = as_float(window)
+    check_ndim(window, 4, "window", "(N, C, kH, kW)")
+    flat = window.reshape(window.shape[:2] + (-1,))
+    mask = np.zeros_like(flat)
+    np.put_along_axis(mask, np.argmax(flat, axis=-1)[..., None], 1.0, axis=-1)
+    return mask.reshape(window.shape)
+
+
+def distribute_value(g, kernel_size):
+    """Share the gradient of one average-pooling window equally among its kH*kW pixels.
+
+    g: (N, C), the gradient of window (i, j)'s output for every image and channel;
+    kernel_size: int or pair. Returns (N, C, kH, kW), every entry g / (kH * kW).
+    """
+    g = as_float(g)
+    check_ndim(g, 2, "g", "(N, C)")
+    kh, kw = pair(kernel_size, "kernel_size")
+    check_positive((kh, kw), "kernel_size")
+    return np.broadcast_to((g / (kh * kw))[:, :, None, None], g.shape + (kh, kw)).copy()

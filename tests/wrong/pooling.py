@@ -616,6 +616,209 @@ SPP = [Wrong("spatial_pyramid_pool2d", regime, description, fn) for regime, desc
 ]]
 
 
+# ---------------------------------------------------------------------------
+# The small steps: pad2d, pooling_window, max_pool2d_unpadded, create_mask_from_window,
+# distribute_value (plain loops or one argument spoiled)
+# ---------------------------------------------------------------------------
+
+def pad2d_int_only(x, padding, value=0.0):
+    """Written for an int: with a pair, np.pad gets nested widths and raises."""
+    return np.pad(np.asarray(x, dtype=np.float64),
+                  ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=value)
+
+
+def pad2d_first_of_pair(x, padding, value=0.0):
+    p = hw(padding)[0]
+    return ref.pad2d(x, p, value)
+
+
+def pad2d_zeros(x, padding, value=0.0):
+    return ref.pad2d(x, padding)
+
+
+def first_channel_everywhere(fn):
+    def wrong(x, *args, **kwargs):
+        x = np.asarray(x, dtype=np.float64)
+        return np.repeat(fn(x[:, :1], *args, **kwargs), x.shape[1], axis=1)
+    return wrong
+
+
+def first_image_everywhere(fn):
+    def wrong(x, *args, **kwargs):
+        x = np.asarray(x, dtype=np.float64)
+        return np.repeat(fn(x[:1], *args, **kwargs), x.shape[0], axis=0)
+    return wrong
+
+
+PAD2D = [Wrong("pad2d", regime, description, fn) for regime, description, fn in [
+    ("padding given as a pair", "padding used as an int (a pair crashes)", pad2d_int_only),
+    ("a padding pair with pH != pW", "padding[0] on every side", pad2d_first_of_pair),
+    ("value other than 0 (e.g. -inf)", "always pads with zeros", pad2d_zeros),
+    ("channels > 1", "the first channel padded and copied", first_channel_everywhere(ref.pad2d)),
+    ("batch > 1", "the first image padded and copied", first_image_everywhere(ref.pad2d)),
+]]
+
+
+def window_loop(x, i, j, kernel_size, stride=None, *, start=None, size=None):
+    """Window (i, j) with a loop; start(i, j, kernel, stride) -> (row, col), size(kernel)."""
+    kernel = hw(kernel_size)
+    stride = kernel if stride is None else hw(stride)
+    r0, c0 = (i * stride[0], j * stride[1]) if start is None else start(i, j, kernel, stride)
+    kh, kw = kernel if size is None else size(kernel)
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros(x.shape[:2] + (kh, kw))
+    for r in range(kh):
+        for c in range(kw):
+            out[:, :, r, c] = x[:, :, r0 + r, c0 + c]
+    return out
+
+
+def window_int_only(x, i, j, kernel_size, stride=None):
+    k = kernel_size
+    s = k if stride is None else stride
+    return np.array(np.asarray(x, dtype=np.float64)[:, :, i * s:i * s + k, j * s:j * s + k])
+
+
+def window_stride_none_one(x, i, j, kernel_size, stride=None):
+    return ref.pooling_window(x, i, j, kernel_size, 1 if stride is None else stride)
+
+
+POOLING_WINDOW = [Wrong("pooling_window", regime, description, fn)
+                  for regime, description, fn in [
+    ("stride=None", "stride=None taken as stride 1", window_stride_none_one),
+    ("kernel_size or stride given as a pair", "kernel_size and stride used as ints (a pair "
+     "crashes)", window_int_only),
+    ("non-square kernel (kH != kW)", "a kH x kH window",
+     lambda *a, **k: window_loop(*a, **k, size=lambda kernel: (kernel[0], kernel[0]))),
+    ("sH != sW (a stride pair, or stride=None with a non-square kernel)",
+     "sH used along both axes",
+     lambda *a, **k: window_loop(*a, **k, start=lambda i, j, kr, s: (i * s[0], j * s[0]))),
+    ("a window away from the top left with stride >= 2", "the window starts at (i, j)",
+     lambda *a, **k: window_loop(*a, **k, start=lambda i, j, kr, s: (i, j))),
+    ("i != j", "i and j swapped",
+     lambda *a, **k: window_loop(*a, **k, start=lambda i, j, kr, s: (j * s[0], i * s[1]))),
+    ("channels > 1", "the first channel's window for every channel",
+     first_channel_everywhere(ref.pooling_window)),
+    ("batch > 1", "the first image's window for every image",
+     first_image_everywhere(ref.pooling_window)),
+]]
+
+
+def unpadded_stride_none_one(x, kernel_size, stride=None):
+    return ref.max_pool2d(x, kernel_size, 1 if stride is None else stride)
+
+
+def unpadded_int_only(x, kernel_size, stride=None):
+    k = kernel_size
+    s = k if stride is None else stride
+    x = np.asarray(x, dtype=np.float64)
+    h_out, w_out = (x.shape[2] - k) // s + 1, (x.shape[3] - k) // s + 1
+    out = np.full(x.shape[:2] + (h_out, w_out), -np.inf)
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = x[:, :, i * s:i * s + k, j * s:j * s + k].max(axis=(2, 3))
+    return out
+
+
+def unpadded_square(x, kernel_size, stride=None):
+    k = hw(kernel_size)[0]
+    return ref.max_pool2d(x, k, k if stride is None else stride)
+
+
+def unpadded_stride_h(x, kernel_size, stride=None):
+    return ref.max_pool2d(x, kernel_size, None if stride is None else hw(stride)[0])
+
+
+MAX_POOL2D_UNPADDED = [Wrong("max_pool2d_unpadded", regime, description, fn)
+                       for regime, description, fn in [
+    ("stride=None", "stride=None taken as stride 1", unpadded_stride_none_one),
+    ("kernel_size, stride or padding given as a pair", "kernel_size and stride used as ints",
+     unpadded_int_only),
+    ("non-square kernel (kH != kW)", "a kH x kH window", unpadded_square),
+    ("a stride pair with sH != sW", "sH used along both axes", unpadded_stride_h),
+    ("a window whose pixels are all negative", "running maximum started from 0",
+     lambda x, kernel_size, stride=None: np.maximum(ref.max_pool2d(x, kernel_size, stride), 0)),
+    ("floor mode: a stride that does not divide, the last pixels are left out",
+     "the output size rounded up",
+     lambda x, kernel_size, stride=None: ref.max_pool2d(x, kernel_size, stride, ceil_mode=True)),
+    ("channels > 1", "the first channel pooled and copied",
+     first_channel_everywhere(ref.max_pool2d_unpadded)),
+    ("batch > 1", "the first image pooled and copied",
+     first_image_everywhere(ref.max_pool2d_unpadded)),
+]]
+
+
+def mask_loop(window, *, start=-np.inf, unravel_width=None, per_image=False):
+    """First maximum by a loop over (r, c); start: the running maximum's first value."""
+    window = np.asarray(window, dtype=np.float64)
+    n, c, kh, kw = window.shape
+    mask = np.zeros_like(window)
+    width = kw if unravel_width is None else unravel_width(kh, kw)
+    for b in range(n):
+        if per_image:  # one maximum over all channels of an image
+            flat = window[b].reshape(-1)
+            k = int(np.argmax(flat))
+            mask[b, k // (kh * kw), (k % (kh * kw)) // kw, k % kw] = 1
+            continue
+        for ch in range(c):
+            best, where = start, None
+            for k, value in enumerate(window[b, ch].reshape(-1)):
+                if value > best:
+                    best, where = value, k
+            if where is not None:
+                mask[b, ch, min(where // width, kh - 1), where % width] = 1
+    return mask
+
+
+def mask_every_tie(window):
+    window = np.asarray(window, dtype=np.float64)
+    return (window == window.max(axis=(2, 3), keepdims=True)).astype(np.float64)
+
+
+CREATE_MASK = [Wrong("create_mask_from_window", regime, description, fn)
+               for regime, description, fn in [
+    ("tied maxima in a window", "window == window.max(): every tied maximum", mask_every_tie),
+    ("a window whose maximum is 0 or negative", "running maximum started from 0",
+     lambda w: mask_loop(w, start=0.0)),
+    ("non-square window (kH != kW)", "flat index unravelled with kH columns",
+     lambda w: mask_loop(w, unravel_width=lambda kh, kw: kh)),
+    ("channels > 1", "one maximum over all channels of an image",
+     lambda w: mask_loop(w, per_image=True)),
+    ("batch > 1", "the first image's mask for every image",
+     first_image_everywhere(ref.create_mask_from_window)),
+]]
+
+
+def distribute_int_only(g, kernel_size):
+    k = kernel_size
+    g = np.asarray(g, dtype=np.float64)
+    return np.ones(g.shape + (k, k)) * g[:, :, None, None] / (k * k)
+
+
+def distribute_square_divisor(g, kernel_size):
+    kh, kw = hw(kernel_size)
+    return ref.distribute_value(g, kernel_size) * (kw / kh)
+
+
+def distribute_first(axis):
+    def wrong(g, kernel_size):
+        g = np.asarray(g, dtype=np.float64)
+        first = g[:1] if axis == 0 else g[:, :1]
+        return ref.distribute_value(np.repeat(first, g.shape[axis], axis=axis), kernel_size)
+    return wrong
+
+
+DISTRIBUTE_VALUE = [Wrong("distribute_value", regime, description, fn)
+                    for regime, description, fn in [
+    ("kernel_size given as a pair", "kernel_size used as an int (a pair crashes)",
+     distribute_int_only),
+    ("non-square kernel (kH != kW)", "divided by kH * kH", distribute_square_divisor),
+    ("channels > 1", "the first channel's gradient for every channel", distribute_first(1)),
+    ("batch > 1", "the first image's gradient for every image", distribute_first(0)),
+]]
+
+
 WRONG = (OUTPUT_SIZE + MAX_POOL2D + AVG_POOL2D + MAX_BACKWARD + AVG_BACKWARD
          + adaptive_catalog("adaptive_avg_pool2d", np.mean)
-         + adaptive_catalog("adaptive_max_pool2d", np.max) + SPP)
+         + adaptive_catalog("adaptive_max_pool2d", np.max) + SPP
+         + PAD2D + POOLING_WINDOW + MAX_POOL2D_UNPADDED + CREATE_MASK + DISTRIBUTE_VALUE)

@@ -1,12 +1,17 @@
-"""Hidden checks of lesson 1, pooling (source/01_pooling/01_pooling.ipynb): 60 points.
+"""Hidden checks of lesson 1, pooling (source/01_pooling/01_pooling.ipynb): 70 points.
 
 What each exercise asks for is exactly what its docstring in the notebook promises:
 
     pool_output_size(n, kernel_size, stride=None, padding=0, ceil_mode=False)       6
+    pad2d(x, padding, value=0.0)                                      a step:       2
+    pooling_window(x, i, j, kernel_size, stride=None)                 a step:       2
+    max_pool2d_unpadded(x, kernel_size, stride=None)                  a step:       3
     max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False)            10
     avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True)        ceil_mode only without padding        8
+    create_mask_from_window(window)                                   a step:       2
     max_pool2d_backward(grad_out, x, <max_pool2d's arguments>)                     10
+    distribute_value(g, kernel_size)                                  a step:       1
     avg_pool2d_backward(grad_out, x, <avg_pool2d's arguments>)                      9
     adaptive_avg_pool2d(x, output_size), adaptive_max_pool2d(x, output_size)      5 + 5
     spatial_pyramid_pool2d(x, levels=(1, 2, 4), mode="max")                         5
@@ -243,12 +248,16 @@ def _tied_window(a):
                for values, _ in _windows(a))
 
 
-def _regime(function, name, test):
-    """A Regime of `function`'s cases: test(arguments by name) -> bool."""
-    return Regime(name, lambda case: bool(test(_arguments(function, case))))
+def _regime(function, name, test, defaults=None):
+    """A Regime of `function`'s cases: test(arguments by name) -> bool.
+
+    defaults: values of arguments `function` does not take (padding=0 for max_pool2d_unpadded).
+    """
+    return Regime(name, lambda case: bool(test({**(defaults or {}),
+                                                **_arguments(function, case)})))
 
 
-def _window_regimes(function, *names):
+def _window_regimes(function, *names, defaults=None):
     """The regimes called `names` of a sliding-window pooling function (forward or backward)."""
     table = {
         "stride=None": lambda a: a["stride"] is None,
@@ -280,7 +289,7 @@ def _window_regimes(function, *names):
         "channels > 1": lambda a: a["x"].shape[1] > 1,
         "batch > 1": lambda a: a["x"].shape[0] > 1,
     }
-    return [_regime(function, name, table[name]) for name in names]
+    return [_regime(function, name, table[name], defaults) for name in names]
 
 
 # ---------------------------------------------------------------------------
@@ -1266,6 +1275,286 @@ SPP = Exercise(
 
 
 # ---------------------------------------------------------------------------
+# The small steps before max_pool2d and the backward passes (issue 15)
+# ---------------------------------------------------------------------------
+# pad2d -> pooling_window -> max_pool2d_unpadded -> max_pool2d, and
+# create_mask_from_window -> max_pool2d_backward, distribute_value -> avg_pool2d_backward,
+# as deeplearning.ai's "Convolution model step by step" climbs to pool_forward/pool_backward.
+
+def pad2d_every_axis(x, padding, value=0.0):
+    return np.pad(np.asarray(x, dtype=np.float64), padding, constant_values=value)
+
+
+def pad2d_value_ignored(x, padding, value=0.0):
+    return ref.pad2d(x, padding)
+
+
+def pad2d_one_side(x, padding, value=0.0):
+    ph, pw = _pair(padding)
+    return np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (0, 2 * ph), (0, 2 * pw)),
+                  constant_values=value)
+
+
+def pad_cases_int(rng):
+    return [Case((SEED_3X3, 1), note="the 3x3 example with zero padding 1"),
+            Case((-1 - SEED_3X3, 1), {"value": -np.inf}, "-inf padding, as max pooling pads"),
+            Case((distinct(rng, (1, 1, 3, 4)), 2), {"value": -np.inf}),
+            Case((distinct(rng, (1, 1, int(rng.integers(2, 5)), int(rng.integers(2, 5)))),
+                  int(rng.integers(1, 3))), {"value": float(rng.choice([0.0, -np.inf, 5.0]))})]
+
+
+def pad_cases_pairs(rng):
+    return [Case((distinct(rng, (2, 3, 3, 3)), (1, 2)), note="a batch of 2 images, 3 channels"),
+            Case((distinct(rng, (1, 2, 2, 3)), (0, 1)), {"value": -np.inf}),
+            Case((distinct(rng, (3, 1, 2, 2)), (2, 2)), {"value": 7.0}),
+            Case((distinct(rng, (2, 2, 3, 2)), (int(rng.integers(1, 3)), int(rng.integers(0, 2)))),
+                 {"value": float(rng.choice([0.0, -np.inf]))})]
+
+
+PAD2D = Exercise(
+    name="pad2d",
+    reference=ref.pad2d,
+    checks=[
+        Check("int padding of one image, with zeros, -inf and another value", 1, pad_cases_int),
+        Check("padding given as a pair (pH, pW), a batch with several channels", 1,
+              pad_cases_pairs),
+    ],
+    regimes=[_regime(ref.pad2d, name, test) for name, test in [
+        ("padding given as a pair", lambda a: _is_pair(a["padding"])),
+        ("a padding pair with pH != pW", lambda a: _uneven(a["padding"])),
+        ("value other than 0 (e.g. -inf)", lambda a: a["value"] != 0),
+        ("channels > 1", lambda a: a["x"].shape[1] > 1),
+        ("batch > 1", lambda a: a["x"].shape[0] > 1),
+    ]],
+    misconceptions=[
+        Misconception("every axis padded", "np.pad(x, padding) padded every axis, the batch and "
+                      "channel axes too; pad only the last two, np.pad(x, ((0, 0), (0, 0), "
+                      "(pH, pH), (pW, pW)), constant_values=value).", pad2d_every_axis),
+        Misconception("value ignored", "The padding was filled with zeros whatever `value` "
+                      "said; max pooling pads with value=-inf.", pad2d_value_ignored),
+        Misconception("one side", "The padding went on one side only; it goes on both sides, "
+                      "top and bottom, left and right.", pad2d_one_side),
+    ],
+)
+
+
+def pooling_window_no_stride(x, i, j, kernel_size, stride=None):
+    kh, kw = _pair(kernel_size)
+    return np.array(np.asarray(x, dtype=np.float64)[:, :, i:i + kh, j:j + kw])
+
+
+def window_cases_int(rng):
+    x = distinct(rng, (1, 1, 7, 7))
+    return [Case((SEED_4X4, 1, 1, 2), {"stride": 2}, "4x4 input 0..15, window (1, 1)"),
+            Case((SEED_3X3, 0, 1, 2), {"stride": 1}, "3x3 input 0..8, overlapping windows"),
+            Case((x, 1, 2, 3), {"stride": 2}),
+            Case((x, int(rng.integers(0, 3)), int(rng.integers(0, 3)), 3), {"stride": 2})]
+
+
+def window_cases_pairs(rng):
+    return [Case((distinct(rng, (1, 1, 6, 7)), 1, 1, (3, 2)), {"stride": (2, 3)}),
+            Case((distinct(rng, (2, 3, 4, 6)), 1, 2, 2), {"stride": None},
+                 "stride=None: windows side by side"),
+            Case((distinct(rng, (1, 2, 6, 6)), 2, 1, (2, 3)), {"stride": None}),
+            Case((distinct(rng, (2, 1, 5, 7)), int(rng.integers(0, 2)), int(rng.integers(0, 3)),
+                  (2, 3)), {"stride": (3, 2)})]
+
+
+def _window_start(a):
+    kernel = _pair(a["kernel_size"])
+    stride = kernel if a["stride"] is None else _pair(a["stride"])
+    return a["i"] * stride[0], a["j"] * stride[1], kernel, stride
+
+
+POOLING_WINDOW = Exercise(
+    name="pooling_window",
+    reference=ref.pooling_window,
+    checks=[
+        Check("int kernel_size and stride, one image", 1, window_cases_int),
+        Check("pairs (kH, kW) and (sH, sW), stride=None, a batch with channels", 1,
+              window_cases_pairs),
+    ],
+    regimes=[_regime(ref.pooling_window, name, test) for name, test in [
+        ("stride=None", lambda a: a["stride"] is None),
+        ("kernel_size or stride given as a pair",
+         lambda a: _is_pair(a["kernel_size"]) or _is_pair(a["stride"])),
+        ("non-square kernel (kH != kW)", lambda a: _uneven(a["kernel_size"])),
+        ("sH != sW (a stride pair, or stride=None with a non-square kernel)",
+         lambda a: _window_start(a)[3][0] != _window_start(a)[3][1]),
+        ("a window away from the top left with stride >= 2",
+         lambda a: any(start > index for start, index in zip(_window_start(a)[:2],
+                                                             (a["i"], a["j"])))),
+        ("i != j", lambda a: a["i"] != a["j"]),
+        ("channels > 1", lambda a: a["x"].shape[1] > 1),
+        ("batch > 1", lambda a: a["x"].shape[0] > 1),
+    ]],
+    misconceptions=[
+        Misconception("stride ignored", "The window started at row i and column j; window "
+                      "(i, j) starts at row i * stride and column j * stride.",
+                      pooling_window_no_stride),
+    ],
+)
+
+
+def max_unpadded_from_zero(x, kernel_size, stride=None):
+    return np.maximum(ref.max_pool2d(x, kernel_size, stride), 0.0)
+
+
+FROM_ZERO = ("The running maximum started from 0, so a window of negative numbers came out as "
+             "0; start from -inf (np.full(..., -np.inf)) or from the window's first pixel.")
+
+
+def unpadded_cases_worked(rng):
+    return [Case((SEED_3X3, 2), {"stride": 1}, "3x3 input 0..8"),
+            Case((SEED_4X4, 2), {"stride": 2}, "4x4 input 0..15"),
+            Case((_shuffled_3x3(rng), 2), {"stride": 1}, "the 3x3 example with 0..8 shuffled"),
+            Case((negative(rng, (1, 1, 5, 5)), 3), {"stride": 2}, "all pixels negative")]
+
+
+def unpadded_cases_not_dividing(rng):
+    return [Case((distinct(rng, (1, 1, 6, 6)), 3), {"stride": 2}, "(6 - 3)/2 + 1 = 2.5 -> 2"),
+            Case((distinct(rng, (1, 1, 5, 7)), 2), {"stride": 2}),
+            Case((negative(rng, (1, 1, 7, 8)), 3), {"stride": 3})]
+
+
+def unpadded_cases_pairs(rng):
+    return [Case((distinct(rng, (1, 1, 5, 6)), (3, 2)), {"stride": (2, 1)}),
+            Case((distinct(rng, (2, 3, 4, 4)), 2), {"stride": None}),
+            Case((distinct(rng, (1, 2, 6, 6)), 3), {"stride": None}),
+            Case((distinct(rng, (3, 1, 6, 5)), (2, 3)), {"stride": (1, 2)})]
+
+
+MAX_POOL2D_UNPADDED = Exercise(
+    name="max_pool2d_unpadded",
+    reference=ref.max_pool2d_unpadded,
+    checks=[
+        Check("the worked examples and windows of negative numbers (int kernel and stride)", 1,
+              unpadded_cases_worked),
+        Check("a stride that does not divide: the output size rounds down", 1,
+              unpadded_cases_not_dividing),
+        Check("pairs (kH, kW) and (sH, sW), stride=None, a batch with channels", 1,
+              unpadded_cases_pairs),
+    ],
+    regimes=_window_regimes(
+        ref.max_pool2d_unpadded, "stride=None", "kernel_size, stride or padding given as a pair",
+        "non-square kernel (kH != kW)", "a stride pair with sH != sW",
+        "a window whose pixels are all negative",
+        "floor mode: a stride that does not divide, the last pixels are left out",
+        "channels > 1", "batch > 1",
+        defaults={"padding": 0, "ceil_mode": False, "count_include_pad": True}),
+    misconceptions=[
+        Misconception("running max from 0", FROM_ZERO, max_unpadded_from_zero),
+        Misconception("rounded up", ROUNDED_UP, max_pool2d_rounded_up),
+        Misconception("stride None = 1", STRIDE_ONE, max_pool2d_stride_one),
+        Misconception("channels mixed", CHANNELS_MIXED, max_pool2d_across_channels),
+        Misconception("first image only", BATCH_MIXED, max_pool2d_first_image),
+    ],
+)
+
+
+def mask_every_tie(window):
+    window = np.asarray(window, dtype=np.float64)
+    return (window == window.max(axis=(-2, -1), keepdims=True)).astype(np.float64)
+
+
+def mask_from_zero(window):
+    """A running maximum started at 0: a window of negative numbers gets no 1."""
+    window = np.asarray(window, dtype=np.float64)
+    mask = ref.create_mask_from_window(window)
+    return mask * (window.max(axis=(-2, -1), keepdims=True) > 0)  # "value > best" never held
+
+
+EVERY_TIE = ("Every pixel equal to the window's maximum got a 1 (window == window.max()); only "
+             "the first one in row-major order does, as in torch, so a window with tied maxima "
+             "passes its gradient on once, not twice.")
+
+
+def mask_cases_one(rng):
+    return [Case((PEAK_3X3,), note="one peak in the middle"),
+            Case((negative(rng, (1, 1, 2, 2)),), note="all pixels negative"),
+            Case((distinct(rng, (1, 1, 2, 3)),), note="a 2x3 window"),
+            Case((distinct(rng, (1, 1, int(rng.integers(2, 4)), int(rng.integers(2, 4)))),))]
+
+
+def mask_cases_ties(rng):
+    return [Case((np.array([[[[1.0, 3.0], [3.0, 0.0]]]]),), note="two tied maxima"),
+            Case((integers(rng, (1, 1, 3, 3), 1, 4),), note="9 pixels of 3 values: ties"),
+            Case((distinct(rng, (2, 3, 2, 2)),), note="a batch of 2 images, 3 channels"),
+            Case((integers(rng, (2, 2, 2, 3), 1, 3),))]
+
+
+def _ties(window):
+    flat = window.reshape(window.shape[:2] + (-1,))
+    return ((flat == flat.max(axis=-1, keepdims=True)).sum(axis=-1) > 1).any()
+
+
+CREATE_MASK = Exercise(
+    name="create_mask_from_window",
+    reference=ref.create_mask_from_window,
+    checks=[
+        Check("one window's maximum gets 1, every other pixel 0 (negative and 2x3 windows)", 1,
+              mask_cases_one),
+        Check("ties: only the first maximum in row-major order; a batch with channels", 1,
+              mask_cases_ties),
+    ],
+    regimes=[_regime(ref.create_mask_from_window, name, test) for name, test in [
+        ("tied maxima in a window", lambda a: _ties(a["window"])),
+        ("a window whose maximum is 0 or negative",
+         lambda a: (a["window"].max(axis=(-2, -1)) <= 0).any()),
+        ("non-square window (kH != kW)", lambda a: a["window"].shape[2] != a["window"].shape[3]),
+        ("channels > 1", lambda a: a["window"].shape[1] > 1),
+        ("batch > 1", lambda a: a["window"].shape[0] > 1),
+    ]],
+    misconceptions=[
+        Misconception("every tied max", EVERY_TIE, mask_every_tie),
+        Misconception("running max from 0", "The maximum was searched from 0, so a window of "
+                      "negative numbers got no 1 at all; start from -inf or from the window's "
+                      "first pixel (np.argmax does).", mask_from_zero),
+    ],
+)
+
+
+def distribute_copied(g, kernel_size):
+    kh, kw = _pair(kernel_size)
+    return np.broadcast_to(np.asarray(g, dtype=np.float64)[:, :, None, None],
+                           np.shape(g) + (kh, kw)).copy()
+
+
+def distribute_cases_int(rng):
+    return [Case((np.array([[4.0]]), 2), note="a window of 2x2: each pixel gets 4 / 4"),
+            Case((np.array([[-9.0]]), 3)),
+            Case((integers(rng, (1, 1), 1, 10), int(rng.integers(1, 5))))]
+
+
+def distribute_cases_pairs(rng):
+    return [Case((np.array([[6.0]]), (2, 3)), note="a 2x3 window: each pixel gets 6 / 6"),
+            Case((integers(rng, (2, 3), 1, 10), 2), note="a batch of 2 images, 3 channels"),
+            Case((integers(rng, (3, 2), -9, 10), (3, 1))),
+            Case((integers(rng, (2, 2), 1, 10), (int(rng.integers(1, 4)), 2)))]
+
+
+DISTRIBUTE_VALUE = Exercise(
+    name="distribute_value",
+    reference=ref.distribute_value,
+    checks=[
+        Check("each pixel gets g / (kH*kW): int and pair kernel_size, a batch with channels", 1,
+              lambda rng: distribute_cases_int(rng) + distribute_cases_pairs(rng)),
+    ],
+    regimes=[_regime(ref.distribute_value, name, test) for name, test in [
+        ("kernel_size given as a pair", lambda a: _is_pair(a["kernel_size"])),
+        ("non-square kernel (kH != kW)", lambda a: _uneven(a["kernel_size"])),
+        ("channels > 1", lambda a: np.shape(a["g"])[1] > 1),
+        ("batch > 1", lambda a: np.shape(a["g"])[0] > 1),
+    ]],
+    misconceptions=[
+        Misconception("copied", "The gradient was copied to every pixel of the window instead "
+                      "of divided by the window size: a mean of kH*kW pixels changes by "
+                      "1 / (kH*kW) when one of them changes by 1.", distribute_copied),
+    ],
+)
+
+
+# ---------------------------------------------------------------------------
 # Short answers
 # ---------------------------------------------------------------------------
 
@@ -1291,6 +1580,7 @@ Q_SPP_LENGTH = Exercise(
 LESSON = Lesson(
     id="01_pooling",
     title="Pooling: forward, backward, adaptive and spatial pyramid pooling",
-    exercises=[POOL_OUTPUT_SIZE, MAX_POOL2D, AVG_POOL2D, Q_OUTPUT_SHAPE, MAX_BACKWARD,
+    exercises=[POOL_OUTPUT_SIZE, PAD2D, POOLING_WINDOW, MAX_POOL2D_UNPADDED, MAX_POOL2D,
+               AVG_POOL2D, Q_OUTPUT_SHAPE, CREATE_MASK, MAX_BACKWARD, DISTRIBUTE_VALUE,
                AVG_BACKWARD, ADAPTIVE_AVG, ADAPTIVE_MAX, SPP, Q_SPP_LENGTH],
 )
