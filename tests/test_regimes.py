@@ -213,7 +213,7 @@ def in_float32(fn):
             if copy is not original and not np.array_equal(copy, single(original)):
                 original[...] = copy
         if isinstance(result, tuple):
-            return tuple(single(np.asarray(r)) for r in result)
+            return tuple(None if r is None else single(np.asarray(r)) for r in result)  # None grads stay None
         return single(np.asarray(result)) if isinstance(result, np.ndarray) else result
     return wrapped
 

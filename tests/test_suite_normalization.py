@@ -165,3 +165,27 @@ def test_sandboxed_grading_reads_the_running_statistics_back(tmp_path):
     failed = {(e.name, c.name) for e in result.exercises for c in e.checks if not c.passed}
     assert failed == {("batch_norm", "running_mean updated in place")}, failed
     assert result.score == result.max_score - 2
+
+
+def test_sandboxed_grading_tells_none_gradients_from_zeros(tmp_path):
+    # The real path for None outputs: the solution's grad_weight and grad_bias are None for a None
+    # weight or bias and come back as None; a solution that starts from zeros instead loses
+    # exactly the check that passes None, with the reason in its feedback.
+    import nbformat
+
+    from autograder.grading.grader import grade_notebook
+    from autograder.grading.notebook import nbgrader_meta
+    from lesson_tools import solved_release
+    notebook = solved_release("04_normalization")
+    cell = next(c for c in notebook.cells if nbgrader_meta(c).get("grade_id") == "batch_norm_backward_solution")
+    start = "    grad_x = grad_weight = grad_bias = None\n"
+    assert start in cell.source
+    cell.source = cell.source.replace(start, start + "    grad_weight = grad_bias = np.zeros(np.shape(x)[1])\n")
+    path = tmp_path / "zeros.ipynb"
+    nbformat.write(notebook, str(path))
+    result = grade_notebook(path)
+    lost = [(e.name, c.name) for e in result.exercises for c in e.checks if not c.passed]
+    assert lost == [("batch_norm_backward", "weight and bias None: grad_weight and grad_bias are None")], lost
+    assert result.score == result.max_score - 1
+    feedback = result.exercises[1].feedback()
+    assert "grad_weight: expected None because weight was None, got an array of shape (3,)" in feedback

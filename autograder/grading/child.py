@@ -9,7 +9,9 @@ one protocol:
     frame   = 4-byte big-endian length, then that many bytes
 
 Arrays travel as .npy bytes read with allow_pickle=False, so nothing the
-student's code produces is ever unpickled by the grader.
+student's code produces is ever unpickled by the grader. An output that is
+None (a gradient of an argument that was None) travels as its position in the
+reply's "none_outputs" list, no array frame.
 """
 import io
 import json
@@ -140,14 +142,41 @@ def to_numeric_array(value, what):
 
 
 def outputs_as_arrays(result, output_names):
-    """Split a function's return value into one numeric array per expected output."""
+    """Split a function's return value into one numeric array per expected output.
+
+    An output of several may be None (a backward's gradient of an argument that
+    was None) and stays None; the grader decides whether None was expected. A
+    single returned None is an error: no exercise returns nothing.
+    """
     if len(output_names) == 1:
         return [to_numeric_array(result, "the returned value")]
     if not isinstance(result, (tuple, list)) or len(result) != len(output_names):
         raise TypeError(f"expected a tuple of {len(output_names)} arrays "
                         f"({', '.join(output_names)}), got {type(result).__name__}"
                         + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""))
-    return [to_numeric_array(r, name) for r, name in zip(result, output_names)]
+    return [None if r is None else to_numeric_array(r, name) for r, name in zip(result, output_names)]
+
+
+def split_none(outputs):
+    """(the arrays, the positions of the None outputs): None crosses the boundary as a position in
+    the reply's header, never as a pickled object."""
+    return [o for o in outputs if o is not None], [i for i, o in enumerate(outputs) if o is None]
+
+
+def join_none(arrays, none_positions, n_outputs):
+    """The outputs again, with None at `none_positions` (the parent's side of split_none).
+
+    Raises ValueError unless the positions are distinct ints among the first
+    `n_outputs` (the returned outputs, not the arguments sent back after them).
+    """
+    if not isinstance(none_positions, list) or any(
+            type(i) is not int or not 0 <= i < n_outputs for i in none_positions) \
+            or len(set(none_positions)) != len(none_positions):
+        raise ValueError(f"malformed None positions {str(none_positions)[:100]}")
+    arrays = list(arrays)
+    for i in sorted(none_positions):
+        arrays.insert(i, None)
+    return arrays
 
 
 # ----------------------------------------------------------- capped output capture
@@ -287,10 +316,11 @@ def call_function(shell, header, arrays):
         except BaseException as error:  # noqa: BLE001 - report everything, even SystemExit
             message = f"{type(error).__name__}: {str(error)[:500]}"
             return {"ok": False, "error": message, "traceback": short_traceback(error)}, []
+    outputs, none_positions = split_none(outputs)
     if header.get("return_args"):
         # the inputs after the call, so the parent can see whether they were modified
         outputs += [a for a in args if isinstance(a, np.ndarray)]
-    return {"ok": True}, outputs
+    return {"ok": True, "none_outputs": none_positions}, outputs
 
 
 def time_call(function, args, kwargs, baseline, repeats, budget):

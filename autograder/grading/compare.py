@@ -20,7 +20,9 @@ def tolerance(expected):
 
 
 def close(got, expected):
-    """True when `got` has the expected shape and values within tolerance."""
+    """True when `got` has the expected shape and values within tolerance; None equals None only."""
+    if got is None or expected is None:
+        return got is None and expected is None
     if got.shape != expected.shape:
         return False
     got = got.astype(np.float64)
@@ -49,8 +51,18 @@ def show_array(array, name):
             " (too large to print)")
 
 
-def describe_difference(got, expected, name="out"):
-    """Lines of feedback saying how `got` differs from `expected`."""
+def describe_none(got, expected, name="out", reason=""):
+    """The line for an output that is None on one side only; `reason`: "weight was None" or ""."""
+    because = f" because {reason}" if reason else ""
+    if expected is None:
+        return f"    {name}: expected None{because}, got an array of shape {got.shape}"
+    return f"    {name}: expected an array of shape {expected.shape}{because}, got None"
+
+
+def describe_difference(got, expected, name="out", reason=""):
+    """Lines of feedback saying how `got` differs from `expected` (either may be None)."""
+    if got is None or expected is None:
+        return [] if got is expected else [describe_none(got, expected, name, reason)]
     if got.shape != expected.shape:
         return [f"    {name}: expected shape {expected.shape}, got shape {got.shape}"]
     lines = [show_array(expected, f"expected {name}"), show_array(got, f"got {name}")]

@@ -211,9 +211,21 @@ def check_rng(seed, exercise, check):
 
 
 def as_output_list(value, output_names):
+    """float64 arrays, one per output; an output of several that is None stays None."""
     if len(output_names) == 1:
         return [np.asarray(value, dtype=np.float64)]
-    return [np.asarray(v, dtype=np.float64) for v in value]
+    return [None if v is None else np.asarray(v, dtype=np.float64) for v in value]
+
+
+def none_reason(exercise, case, output_name):
+    """Why output `grad_<arg>` is None or an array: "weight was None" / "weight is an array", or ""."""
+    if not output_name.startswith("grad_"):
+        return ""
+    argument = output_name[len("grad_"):]
+    values = dict(zip(argument_names(exercise, case), case.args), **case.kwargs)
+    if argument not in values:
+        return ""
+    return f"{argument} was None" if values[argument] is None else f"{argument} is an array"
 
 
 def case_size(case):
@@ -309,7 +321,7 @@ def expected_outputs(exercise, case, caller):
             if not report.ok:
                 raise RuntimeError(report.error)
             return report.outputs[0] if n_outputs == 1 else report.outputs
-        return [np.asarray(v, dtype=np.float64) for v in exercise.expected(case, student)]
+        return [None if v is None else np.asarray(v, dtype=np.float64) for v in exercise.expected(case, student)]
     return as_output_list(exercise.reference(*case.args, **case.kwargs), exercise.output_names)
 
 
@@ -372,7 +384,11 @@ def judge_case(exercise, check, case, caller):
     lines, shape_only = [], True
     for i in indices:
         name = exercise.output_names[i]
-        if check.kind == "shape" or got[i].shape != expected[i].shape:
+        if got[i] is None or expected[i] is None:
+            # a gradient of an argument that was None is None, and only then (torch's convention)
+            lines += [line[4:] for line in compare.describe_difference(
+                got[i], expected[i], name, none_reason(exercise, case, name))]
+        elif check.kind == "shape" or got[i].shape != expected[i].shape:
             if got[i].shape != expected[i].shape:
                 lines.append(f"{name}: expected shape {expected[i].shape}, got shape {got[i].shape}")
         elif not compare.close(got[i], expected[i]):

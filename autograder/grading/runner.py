@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import sandbox
-from .child import MAX_FRAME_BYTES, MAX_TEXT, decode_npy, encode_value, write_message
+from .child import MAX_FRAME_BYTES, MAX_TEXT, decode_npy, encode_value, join_none, write_message
 
 MAX_IMAGE_CHARS = 2 * 2**20  # base64 of one figure; a larger "image" is not a plot
 
@@ -288,7 +288,8 @@ class Session:
                                   if isinstance(i, str) and len(i) <= MAX_IMAGE_CHARS])
 
     def call(self, name, args=(), kwargs=None, output_names=("out",), return_args=False, kind="function"):
-        """Call the student's `name` in the child; returns plain numeric arrays only."""
+        """Call the student's `name` in the child; returns plain numeric arrays, or None for an
+        output of several that the function returned as None."""
         if name in self.dead_functions:
             return CallReport(False, error=f"not called again: an earlier call {self.dead_functions[name]}")
         arrays = []
@@ -308,6 +309,12 @@ class Session:
             return CallReport(False, error=str(reply.get("error", "failed"))[:1000],
                               traceback=str(reply.get("traceback", ""))[:2000])
         expected = len(output_names) + (sum(isinstance(a, np.ndarray) for a in args) if return_args else 0)
+        try:
+            # only an output of several may be None: a single one the child refuses, saying why
+            outputs = join_none(outputs, reply.get("none_outputs", []),
+                                len(output_names) if len(output_names) > 1 and kind == "function" else 0)
+        except ValueError as error:  # a reply forged by the student's code
+            return CallReport(False, error=f"{name}: the sandbox sent {error}")
         if len(outputs) != expected:  # a reply forged by the student's code
             return CallReport(False, error=f"{name}: the sandbox sent {len(outputs)} arrays "
                                            f"instead of {expected}")

@@ -91,7 +91,7 @@ WRONG_BATCH_NORM = [
 # --------------------------------------------------------- batch_norm_backward
 
 def batch_norm_backward_variant(x_hat_only=False, training_in_eval=False, param_axes=None, stat_axes=None,
-                                eps_outside=False):
+                                eps_outside=False, zeros_for_none=False):
     def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bias=None, training=False,
                             momentum=0.1, eps=1e-5):
         x = np.asarray(x, dtype=np.float64)
@@ -104,14 +104,21 @@ def batch_norm_backward_variant(x_hat_only=False, training_in_eval=False, param_
             mean, var = _view(running_mean, x.ndim), _view(running_var, x.ndim)
         inv_std = 1 / (np.sqrt(var) + eps) if eps_outside else 1 / np.sqrt(var + eps)
         x_hat = (x - mean) * inv_std
-        g = grad_out * _view(weight, x.ndim)
+        g = grad_out if weight is None else grad_out * _view(weight, x.ndim)
         if batch and not x_hat_only:
             grad_x = inv_std * (g - g.mean(axis=axes, keepdims=True)
                                 - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
         else:
             grad_x = g * inv_std
         sums = right if param_axes is None else param_axes(x)
-        return grad_x, np.sum(grad_out * x_hat, axis=sums), np.sum(grad_out, axis=sums)
+        grad_weight, grad_bias = np.sum(grad_out * x_hat, axis=sums), np.sum(grad_out, axis=sums)
+        if not zeros_for_none:   # None in, None out; the mistake: zeros, a gradient of nothing
+            grad_weight = None if weight is None else grad_weight
+            grad_bias = None if bias is None else grad_bias
+        else:
+            grad_weight = np.zeros_like(grad_weight) if weight is None else grad_weight
+            grad_bias = np.zeros_like(grad_bias) if bias is None else grad_bias
+        return grad_x, grad_weight, grad_bias
     return batch_norm_backward
 
 
@@ -128,6 +135,8 @@ WRONG_BATCH_NORM_BACKWARD = [
           batch_norm_backward_variant(stat_axes=lambda x: tuple(range(x.ndim)))),
     Wrong("batch_norm_backward", "eps not negligible against the variance", "adds eps outside the square root",
           batch_norm_backward_variant(eps_outside=True)),
+    Wrong("batch_norm_backward", "weight/bias None", "returns zeros for the gradient of a None weight or bias",
+          batch_norm_backward_variant(zeros_for_none=True)),
 ]
 
 

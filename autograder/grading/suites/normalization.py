@@ -10,11 +10,12 @@
 
 batch_norm updates running_mean and running_var in place, as torch does; the
 exercise declares them `in_place`, so their values after the call are graded
-as two more outputs (see autograder/grading/in_place.py). The backward checks
-always pass weight and bias arrays: the engine carries arrays only, so a None
-gradient cannot come back from the sandbox (the reference tests check the None
-case). Local response norm uses alpha near 1, not 1e-4, so that the
-neighbouring channels change the output by far more than the tolerance.
+as two more outputs (see autograder/grading/in_place.py). batch_norm_backward
+returns None for the gradient of a weight or bias that was None, as torch does;
+one check passes None and expects None back (the sandbox sends a None output
+as an explicit marker, see grading/child.py). Local response norm uses alpha
+near 1, not 1e-4, so that the neighbouring channels change the output by far
+more than the tolerance.
 
 Every misconception below is a small wrong implementation next to the one
 sentence that names it; tests/test_suite_normalization.py makes sure some
@@ -202,6 +203,9 @@ def _bn_regimes(fn, grad=False):
         # eps outside the square root changes x_hat by about eps / std: within tolerance below this
         when(fn, "eps not negligible against the variance", lambda a: a["eps"] > 5e-5 * np.sqrt(np.min(var_of(a)))),
     ]
+    if grad:
+        # None in, None out: the gradient of an argument that was not given is None
+        regimes += [when(fn, "weight/bias None", lambda a: a["weight"] is None or a["bias"] is None)]
     if not grad:
         regimes += [
             when(fn, "a batch of one image in training", lambda a: a["training"] and np.shape(a[x])[0] == 1),
@@ -256,11 +260,18 @@ def _bnb_param_cases(rng):
             bn_backward_case(rng, (2, 2, 3, 2), False)]
 
 
+def _bnb_none_cases(rng):
+    return [bn_backward_case(rng, (4, 3), True, weight=False, bias=False, note="no weight, no bias"),
+            bn_backward_case(rng, (2, 2, 2, 3), False, weight=False, note="no weight, a bias"),
+            bn_backward_case(rng, (3, 2, 2, 2), True, bias=False, note="a weight, no bias")]
+
+
 def _bnb_eps_cases(rng):
     return [bn_backward_case(rng, (4, 2), True, eps=0.5), bn_backward_case(rng, (3, 2, 2, 2), False, eps=0.5)]
 
 
-def wrong_bn_backward(x_hat_only=False, training_in_eval=False, sum_axes=None, grad_bias_mean=False):
+def wrong_bn_backward(x_hat_only=False, training_in_eval=False, sum_axes=None, grad_bias_mean=False,
+                      zeros_for_none=False):
     def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bias=None, training=False,
                             momentum=0.1, eps=1e-5):
         grad_x, grad_w, grad_b = ref.batch_norm_backward(grad_out, x, running_mean, running_var, weight, bias,
@@ -279,6 +290,10 @@ def wrong_bn_backward(x_hat_only=False, training_in_eval=False, sum_axes=None, g
             grad_b = np.sum(grad_out, axis=sum_axes(x))
         if grad_bias_mean:
             grad_b = grad_out.mean(axis=axes)
+        if zeros_for_none:
+            channels = np.shape(x)[1]
+            grad_w = np.zeros(channels) if grad_w is None else grad_w
+            grad_b = np.zeros(channels) if grad_b is None else grad_b
         return grad_x, grad_w, grad_b
     return batch_norm_backward
 
@@ -293,8 +308,9 @@ BATCH_NORM_BACKWARD = Exercise(
         Check("grad_x in training: through x_hat, the mean and the variance", 5, _bnb_training_cases,
               outputs=(0,)),
         Check("grad_x in evaluation: a per-channel scale", 2, _bnb_eval_cases, outputs=(0,)),
-        Check("grad_weight: sum of grad_out * x_hat per channel", 3, _bnb_param_cases, outputs=(1,)),
+        Check("grad_weight: sum of grad_out * x_hat per channel", 2, _bnb_param_cases, outputs=(1,)),
         Check("grad_bias: sum of grad_out per channel", 2, _bnb_param_cases, outputs=(2,)),
+        Check("weight and bias None: grad_weight and grad_bias are None", 1, _bnb_none_cases, outputs=(1, 2)),
         Check("eps inside the square root", 1, _bnb_eps_cases),
         Check("inputs left unmodified, running statistics included", 1,
               lambda rng: [bn_backward_case(rng, (2, 2, 2, 2), True)], kind="unmodified"),
@@ -313,6 +329,10 @@ BATCH_NORM_BACKWARD = Exercise(
                       wrong_bn_backward(sum_axes=lambda x: 0)),
         Misconception("grad_weight and grad_bias summed over everything", SUMMED_WRONG,
                       wrong_bn_backward(sum_axes=lambda x: None)),
+        Misconception("zeros for a None weight or bias",
+                      "a gradient of an argument that was None must be None, as torch returns no gradient "
+                      "for a weight or bias it was not given; zeros would be a gradient of a weight that "
+                      "does not exist", wrong_bn_backward(zeros_for_none=True)),
         Misconception("grad_bias averaged",
                       "grad_bias was averaged; bias[c] is added to every value of channel c, so its "
                       "gradient is the sum of grad_out over N, H, W", wrong_bn_backward(grad_bias_mean=True)),
