@@ -185,7 +185,9 @@ def build_parser():
     autograde = commands.add_parser(
         "autograde", help="nbgrader autograde, several students at once",
         usage="python -m autograder autograde LESSON [--jobs N] [-- NBGRADER_ARGUMENTS ...]",
-        epilog="Everything after -- is passed on to each `nbgrader autograde`, e.g. -- --force.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Everything after -- is passed on to each `nbgrader autograde`, for example:\n"
+               "  python -m autograder autograde 01_pooling --jobs 2 -- --force")
     autograde.add_argument("lesson", help="lesson id (the nbgrader assignment)")
     autograde.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
     autograde.set_defaults(run=command_autograde, nbgrader_args=[])
