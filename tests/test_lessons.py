@@ -130,7 +130,7 @@ def function_source(path, name):
     raise AssertionError(f"{path} defines no function {name}")
 
 
-@pytest.mark.parametrize("lesson_id", ["03_conv_variants"])  # lesson 1: added once its helper is changed
+@pytest.mark.parametrize("lesson_id", ["01_pooling", "03_conv_variants"])
 def test_every_lesson_shares_lesson_2s_relative_error_character_for_character(lesson_id):
     # Issue 15: one definition (CS231n's elementwise relative error) and one guideline for every lesson.
     lesson2 = source_path("02_cnn_backprop").parent / "gradient_check.py"
