@@ -60,13 +60,16 @@ c.GradeWithEngine.cell_timeout = 30
 c.GradeWithEngine.call_timeout = 10
 
 # Feedback HTML for students: the course's template (autograder/templates/nbconvert/course_feedback)
-# loads nothing from a CDN, wraps long output lines and lists the hidden checks by exercise.
+# loads nothing from a CDN (formulas as MathML), wraps long output lines and lists the hidden checks
+# by exercise.
 # Scoped to GenerateFeedback so that Formgrader keeps its own template.
 from autograder.nbgrader_plugin import FEEDBACK_TEMPLATE_DIRS  # noqa: E402
 
 c.GenerateFeedback.HTMLExporter.template_name = "course_feedback"
 c.GenerateFeedback.HTMLExporter.template_file = "course_feedback.html.j2"
 c.GenerateFeedback.HTMLExporter.extra_template_basedirs = FEEDBACK_TEMPLATE_DIRS
+# Formulas become MathML at feedback time, which browsers draw themselves (autograder/feedback_math.py).
+c.GenerateFeedback.HTMLExporter.filters = {"markdown2html": "autograder.feedback_math.markdown2html"}
 
 # Validate (the student's button) runs the notebook in the student's own kernel;
 # slow cells such as training get a generous limit.

@@ -354,3 +354,40 @@ def test_class_report_opens_offline_with_every_figure_drawn(browser, tmp_path):
     finally:
         page.close()
         keep_screenshots(tmp_path)
+
+
+def test_feedback_formulas_are_drawn_offline(browser, tmp_path):
+    """A lesson's feedback HTML in Chromium with the network refused: its MathML formulas are laid out
+    as math (a fraction's numerator above its denominator), not left as TeX for a CDN's MathJax."""
+    pytest.importorskip("latex2mathml", reason="latex2mathml (requirements.txt) converts the formulas")
+    from lesson_tools import release_path
+    from test_feedback_math import feedback_html
+
+    page_path = tmp_path / "feedback.html"
+    page_path.write_text(feedback_html(nbformat.read(str(release_path("04_normalization")), as_version=4)))
+    page = browser.new_page()
+    fetched = []
+
+    def offline(route):
+        if route.request.url == page_path.as_uri():
+            return route.continue_()
+        fetched.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", offline)
+    try:
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        fraction = page.locator("math mfrac").first
+        fraction.scroll_into_view_if_needed()
+        page.screenshot(path=tmp_path / "feedback-formula.png")
+        box = page.locator("math", has=page.locator("mfrac")).first.bounding_box()
+        numerator, denominator = (fraction.locator(":scope > *").nth(i).bounding_box() for i in (0, 1))
+        assert fetched == [], f"the feedback page fetched other files: {fetched}"
+        assert box and box["width"] > 0 and box["height"] > 0, box
+        # drawn as MathML: stacked, not side by side as unknown inline elements would be
+        assert numerator["y"] + numerator["height"] <= denominator["y"] + 1, (numerator, denominator)
+        assert abs((numerator["x"] + numerator["width"] / 2) - (denominator["x"] + denominator["width"] / 2)) < 40
+    finally:
+        page.close()
+        keep_screenshots(tmp_path)

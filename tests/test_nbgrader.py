@@ -105,8 +105,9 @@ def assert_students_see_scores_not_hidden_code(course, student, lesson_id):
     for secret in HIDDEN_CODE:
         assert secret not in html, (student, secret)
         assert secret not in formgrader, (student, secret)
-    # nothing from a CDN (formulas stay LaTeX text), long lines wrap, no empty error boxes
+    # nothing from a CDN (formulas are MathML the browser draws), long lines wrap, no empty error boxes
     assert not re.search(r"https?://[^\"'\s]*(cdn|mathjax)", html, re.IGNORECASE)
+    assert "<math" in html
     assert not re.search(r"<script[^>]*src=", html)
     assert "white-space: pre-wrap" in html
     assert not re.search(r"<pre>\s*</pre>", html)
