@@ -309,6 +309,12 @@ def test_a_graded_lesson_through_jupyterhub(site):
                 cell["source"] = mine[grade_id]
         saved = site.server(user, "put", path, json={"type": "notebook", "format": "json", "content": notebook})
         assert saved.status_code == 200, saved.text
+        # Validate (the notebook run in the student's own kernel): all visible tests pass for the
+        # student who solved everything; the other one is told that some fail.
+        validated = site.server(user, "post", "/assignments/validate", data={"path": f"{LESSON}/{LESSON}.ipynb"})
+        assert validated.status_code == 200 and validated.json()["success"], validated.text[:3000]
+        failed = validated.json()["value"].get("failed", [])
+        assert (len(failed) > 0) == (solved is not None), validated.json()["value"]
         assignment_action(site, user, "submit")
 
     took("submitted")
