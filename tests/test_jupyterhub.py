@@ -5,7 +5,7 @@ copy of the course, the course and student environments, the exchange) and start
 JupyterHub with deploy/jupyterhub_config.py (the dummy authenticator instead of PAM;
 LocalProcessSpawner, so every server runs under its user's uid). Students work through
 their own servers with their own API tokens, as the Assignments tab does: fetch, edit
-the notebook (one solves every exercise, one only two), submit, fetch feedback. The
+the notebook (one solves every exercise, one only two), Validate, submit, fetch feedback. The
 instructor runs the README's nbgrader commands in the course folder as the instructor
 user. The gradebook must hold the expected scores, and a student must be unable to
 import `autograder`, read the course's source/, list other submissions or open Formgrader.
