@@ -595,3 +595,21 @@ def test_minus_inf_padding_is_compared_exactly():
     one_case = suite.Case((x, 1), {"value": -np.inf})
     value_ignored = next(m.fn for m in suite.PAD2D.misconceptions if m.name == "value ignored")
     assert not compare.close(value_ignored(*one_case.args, **one_case.kwargs), expected)
+
+
+def setup_function_source(lesson_id, name):
+    """The source text of `name` as the lesson's setup cell defines it."""
+    notebook = nbformat.read(str(ROOT / "source" / lesson_id / f"{lesson_id}.ipynb"), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.parse(strip_markers(cell.source)).body:
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                return ast.get_source_segment(strip_markers(cell.source), node)
+    raise AssertionError(f"{lesson_id} defines no {name}")
+
+
+def test_as_pair_is_lesson_2s_character_for_character():
+    # issue 15: one as_pair in the course, as there is one gradient check
+    assert setup_function_source("01_pooling", "as_pair") == setup_function_source(
+        "02_cnn_backprop", "as_pair")
