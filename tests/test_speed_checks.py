@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from autograder.grading.grader import run_exercise
@@ -115,13 +116,80 @@ def test_the_speed_check_grades_values_first(session):
     assert not result.passed and "too slow" not in result.feedback
 
 
-def test_timing_reports_the_best_cpu_seconds_of_the_call_and_of_the_matmul(session):
-    speed = SPEED_ONLY.checks[0].speed
-    case = SPEED_ONLY.checks[0].cases(__import__("numpy").random.default_rng(0))[0]
+def test_the_grader_times_the_calls_and_the_matmul_itself(session, monkeypatch):
+    """The clock is the grader's, read around each round trip to the child; every timed call gets new values."""
+    from autograder.grading import grader
+    calls = []
+    real_call = session.call
+    monkeypatch.setattr(session, "call", lambda *a, **k: calls.append(a[1][0].copy()) or real_call(*a, **k))
     session.run_cell(1, IM2COL)
-    report = session.time("conv2d", case.args, case.kwargs, speed.baseline, repeats=3, budget=1.0)
-    assert report.ok, report.error
-    seconds, matmul = report.outputs[0]
-    assert 0 < matmul < 1 and 0 < seconds < 5
-    missing = session.time("no_such_function", case.args, case.kwargs, speed.baseline)
-    assert not missing.ok and "no function named no_such_function" in missing.error
+    result = run_exercise(SPEED_ONLY, session, 0).checks[0]
+    assert result.passed, result.feedback
+    timed_inputs = calls[1:]  # the first call is the values check on the case itself
+    assert len(timed_inputs) >= 2
+    assert not any(np.array_equal(timed_inputs[0], x) for x in timed_inputs[1:])
+    assert not hasattr(grader, "time_call") and not hasattr(Session, "time")
+    # the CPU time read is the Python process's, not bwrap's, which sleeps
+    with open(f"/proc/{session.child.python_pid}/comm") as comm:
+        assert comm.read().startswith("python")
+
+
+# ----------------------------------------------------------------- hostile submissions
+# The student's code runs in the child and can change anything there. None of it reaches
+# the grader's measurement: the kernel's account of the child's CPU time, read by the grader,
+# and a matmul timed in a sandbox of its own.
+
+PATCH_THE_CLOCKS = """
+import sys, time
+child = sys.modules["__main__"]
+for name in ("_cpu_clock", "_matmul"):   # the child's saved references of the old design
+    setattr(child, name, (lambda *a, **k: 0.0) if name == "_cpu_clock" else (lambda a, b: time.sleep(1)))
+for name in ("thread_time", "process_time", "perf_counter", "monotonic", "time"):
+    setattr(time, name, lambda: 0.0)
+_original_matmul = np.matmul
+np.matmul = lambda *a, **k: (time.sleep(0.05), _original_matmul(*a, **k))[1]   # a slow baseline, if it ran here
+"""
+
+FAST_WHEN_TIMED = """
+_calls = {"n": 0}
+_slow = conv2d
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    _calls["n"] += 1
+    if _calls["n"] > 1:         # the first call is the values check; after it, only timing
+        return np.zeros((x.shape[0], w.shape[0], x.shape[2], x.shape[3]))
+    return _slow(x, w, b, stride, padding, dilation, groups)
+"""
+
+CACHED = """
+_cache = {}
+_slow = conv2d
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    key = (x.tobytes(), w.tobytes(), None if b is None else b.tobytes())
+    if key not in _cache:       # only the values check's inputs come back: the timed ones are new
+        _cache[key] = _slow(x, w, b, stride, padding, dilation, groups)
+    return _cache[key]
+"""
+
+
+def hostile_result(*sources):
+    with Session({}) as sandboxed:
+        for count, source in enumerate((SETUP,) + sources):
+            report = sandboxed.run_cell(count, source)
+            assert report.status == "ok", report.evalue
+        return run_exercise(SPEED_ONLY, sandboxed, 0).checks[0]
+
+
+def test_patching_the_childs_clocks_and_matmul_does_not_make_a_loop_fast():
+    result = hostile_result(PIXEL_LOOP, PATCH_THE_CLOCKS)
+    assert not result.passed and "too slow" in result.feedback, result.feedback
+
+
+def test_a_function_returning_garbage_when_timed_fails_on_its_values():
+    result = hostile_result(PIXEL_LOOP, FAST_WHEN_TIMED)
+    assert not result.passed
+    assert "a timed call, on new values" in result.feedback and "too slow" not in result.feedback
+
+
+def test_answers_cached_from_the_values_check_do_not_help():
+    result = hostile_result(PIXEL_LOOP, CACHED)
+    assert not result.passed and "too slow" in result.feedback, result.feedback

@@ -6,6 +6,8 @@
 The same `run_exercise` scores a function called in the sandbox (grading) or
 in-process (the hidden-check cells of a source notebook, see autograder.hidden).
 """
+import contextlib
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -21,7 +23,7 @@ import numpy as np
 from . import compare, in_place
 from .notebook import (NotANotebook, cell_labels, cells_to_run, defining_cells, read_notebook,
                        recognise_lesson)
-from .child import TEST_FUNCTIONS, NamedFunction, time_call
+from .child import TEST_FUNCTIONS, NamedFunction
 from .runner import CallReport, Limits, Session
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]
@@ -414,10 +416,10 @@ def run_check(exercise, check, caller, seed):
     else:
         cases = sorted(check.cases(check_rng(seed, exercise.name, check.name)), key=case_size)
         failure = None
-        for case in cases:
+        for index, case in enumerate(cases):
             failure = judge_case(exercise, check, case, caller)
             if failure is None and check.kind == "speed":
-                failure = judge_speed(exercise, check, case, caller)
+                failure = judge_speed(exercise, check, index, caller)
             if failure:
                 break
     if failure:
@@ -426,26 +428,140 @@ def run_check(exercise, check, caller, seed):
     return CheckResult(exercise.name, check.name, float(check.points), check.points)
 
 
-def judge_speed(exercise, check, case, caller):
-    """None when the call is fast enough (check.speed), else a Failure saying how fast it was."""
+class TimedCaller:
+    """A caller whose first call is timed by this process, from the kernel's account of the child.
+
+    Never by a clock in the child: the student's code runs there and can replace
+    anything (a saved clock, np.matmul, the request handler itself). `seconds`
+    is the CPU time of the child's threads during the round trip (the kernel's
+    schedstat, nanoseconds), which leaves out other jobs on a busy machine.
+    In-process callers run trusted code and use this thread's CPU time.
+    """
+
+    def __init__(self, caller):
+        self.caller, self.seconds = caller, None
+
+    def call(self, *args, **kwargs):
+        if self.seconds is not None:  # later calls build the expected result: not timed
+            return self.caller.call(*args, **kwargs)
+        if not hasattr(self.caller, "child_times"):
+            start = time.thread_time()
+            report = self.caller.call(*args, **kwargs)
+            self.seconds = time.thread_time() - start
+            return report
+        before, start = self.caller.child_times(), time.perf_counter()
+        report = self.caller.call(*args, **kwargs)
+        elapsed, after = time.perf_counter() - start, self.caller.child_times()
+        # without kernel accounts (not Linux), the wall clock, which no child can change either
+        self.seconds = elapsed if None in (before, after) else (after[0] - before[0]) / 1e9
+        return report
+
+
+# The baseline of a speed check, defined in a sandbox that never runs student code, so its own
+# clock can be trusted. speed_matmul times np.matmul there (the arithmetic only, into memory
+# already mapped). speed_transfer takes the timed call's arguments and returns arrays of its
+# output shapes and does nothing else: its CPU time is what moving those bytes through the
+# pipes costs a child, the part of the student's time that is not the function's.
+BASELINE_CELL = """
+import time
+import numpy as np
+_generator = np.random.default_rng(0)
+_a, _b = _generator.standard_normal(({m}, {k})), _generator.standard_normal(({k}, {n}))
+_c = np.matmul(_a, _b)  # the first call may load BLAS kernels
+
+def speed_matmul(repeats=3):
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.thread_time()
+        np.matmul(_a, _b, out=_c)
+        best = min(best, time.thread_time() - start)
+    return np.array(best)
+
+def speed_transfer(*args, out_shapes=(), **kwargs):
+    outputs = tuple(np.ones(shape) for shape in out_shapes)  # written, as a computed output is
+    return outputs[0] if len(outputs) == 1 else outputs
+"""
+
+
+@contextlib.contextmanager
+def baseline_caller(caller, speed):
+    """A caller of speed_baseline (BASELINE_CELL) that runs as `caller` does: a fresh sandbox, or in-process."""
+    source = BASELINE_CELL.format(**dict(zip("mkn", (int(v) for v in speed.baseline))))
+    if not isinstance(caller, Session):
+        namespace = {}
+        exec(source, namespace)  # noqa: S102 - the grader's own code
+        yield InProcessCaller(namespace)
+        return
+    with Session({}, caller.limits, caller.use_bwrap) as clean:
+        report = clean.run_cell(0, source)
+        if report.status != "ok":
+            raise RuntimeError(f"the speed check's baseline did not start: {report.evalue or report.status}")
+        yield clean
+
+
+def fresh_case(check, index):
+    """Case `index` of the check drawn again from an unpredictable seed: same shapes, new values.
+
+    Every timed call gets new inputs, so a function cannot answer from a cache
+    (or from outputs computed ahead of time for a known seed).
+    """
+    return sorted(check.cases(np.random.default_rng()), key=case_size)[index]
+
+
+def judge_speed(exercise, check, index, caller):
+    """None when the calls are fast and right (check.speed), else a Failure saying how fast they were.
+
+    Each run calls the student's function on fresh values of case `index`, then,
+    in a sandbox of its own, speed_transfer with the same arguments and
+    speed_matmul (BASELINE_CELL). The best CPU time of each counts; the
+    transfer's is taken off the student's. The timed calls' values are graded
+    too, so a function that notices it is timed and returns anything fast fails.
+    """
+    from threadpoolctl import threadpool_limits  # scikit-learn's dependency, in requirements.txt
     speed = check.speed
-    report = caller.time(exercise.name, case.args, case.kwargs, speed.baseline, speed.repeats, speed.budget)
-    if not report.ok:
-        return Failure(cause=report.error, label="error", call=call_code(exercise, case),
-                       summary=report.error, size=case_size(case))
-    seconds, matmul = (float(v) for v in report.outputs[0])
-    if seconds * speed.fraction <= matmul:
+    best = dict.fromkeys(("student", "transfer", "matmul"), float("inf"))
+    spent = 0.0
+    # one BLAS thread for calls made in-process, as the sandbox has
+    with threadpool_limits(1), baseline_caller(caller, speed) as baseline:
+        for _ in range(max(1, int(speed.repeats))):
+            case = fresh_case(check, index)
+            student, transfer = TimedCaller(caller), TimedCaller(baseline)
+            failure = judge_case(exercise, dataclasses.replace(check, kind="values"), case, student)
+            if failure is not None:
+                failure.summary = f"a timed call, on new values: {failure.summary}"
+                failure.details = ["a timed call, on new values of the same shapes:"] + list(failure.details)
+                return failure
+            shapes = [np.shape(v) for v in as_output_list(exercise.reference(*case.args, **case.kwargs),
+                                                          exercise.output_names)]
+            moved = transfer.call("speed_transfer", case.args, dict(case.kwargs, out_shapes=shapes),
+                                  exercise.output_names)
+            matmul = baseline.call("speed_matmul")
+            if not (moved.ok and matmul.ok):
+                raise RuntimeError(f"the speed check's baseline failed: {moved.error or matmul.error}")
+            times = {"student": student.seconds, "transfer": transfer.seconds,
+                     "matmul": float(matmul.outputs[0])}
+            best = {key: min(best[key], seconds) for key, seconds in times.items()}
+            spent += sum(times.values())
+            if spent > speed.budget:
+                break
+    seconds = max(best["student"] - best["transfer"], 0.0)
+    if seconds * speed.fraction <= best["matmul"]:
         return None
+    return too_slow(speed, seconds, best["matmul"], best["transfer"], call_code(exercise, case), case_size(case))
+
+
+def too_slow(speed, seconds, matmul, transfer, call, size):
+    """The Failure of a correct but slow function: its speed against the matmul's."""
     flop = 2 * int(np.prod(speed.baseline))
-    details = [f"best of the timed runs: {seconds * 1e3:.1f} ms of CPU, {flop / max(seconds, 1e-12) / 1e9:.2f} GFLOP/s",
+    details = [f"best of the timed calls: {seconds * 1e3:.1f} ms, {flop / max(seconds, 1e-12) / 1e9:.2f} GFLOP/s",
                f"one np.matmul {speed.baseline} of the same {flop // 2:,} multiply-adds, timed beside it: "
                f"{matmul * 1e3:.2f} ms, {flop / max(matmul, 1e-12) / 1e9:.1f} GFLOP/s",
+               f"(both without the {transfer * 1e3:.2f} ms of CPU that sending the arguments and outputs takes)",
                f"needed: at least 1/{1 / speed.fraction:g} of the matmul's speed (at most "
                f"{matmul / speed.fraction * 1e3:.1f} ms); yours reached 1/{seconds / max(matmul, 1e-12):.0f}"]
     summary = f"too slow: 1/{seconds / max(matmul, 1e-12):.0f} of np.matmul's speed, needed 1/{1 / speed.fraction:g}"
     return Failure(cause="too slow: a Python loop over pixels or windows where one large NumPy call would do",
-                   label="failed", call=call_code(exercise, case), details=details, summary=summary,
-                   size=case_size(case))
+                   label="failed", call=call, details=details, summary=summary, size=size)
 
 
 def judge_value(exercise, caller):
@@ -584,16 +700,3 @@ class InProcessCaller:
         if return_args:
             outputs += [a for a in args if isinstance(a, np.ndarray)]
         return CallReport(True, outputs=outputs)
-
-    def time(self, name, args=(), kwargs=None, baseline=(1, 1, 1), repeats=5, budget=2.0):
-        """As Session.time, in this process, with one BLAS thread as in the sandbox."""
-        from threadpoolctl import threadpool_limits  # scikit-learn's dependency, in requirements.txt
-        target = self.namespace.get(name)
-        if target is None:
-            return CallReport(False, error=f"no function named {name} is defined")
-        try:
-            with threadpool_limits(1):
-                seconds = time_call(target, args, kwargs or {}, baseline, repeats, budget)
-        except Exception as error:  # noqa: BLE001 - reported as the student's failure
-            return CallReport(False, error=f"{type(error).__name__}: {error}")
-        return CallReport(True, outputs=[np.array(seconds)])

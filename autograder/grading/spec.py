@@ -64,12 +64,16 @@ class Check:
 
 @dataclass
 class Speed:
-    """A graded speed: the student's function against one np.matmul, timed in the same process.
+    """A graded speed: the student's function against one np.matmul (grader.judge_speed).
 
+    The grader reads the child's CPU time from the kernel around each call, on
+    fresh values each time, and times the matmul in a sandbox without student code.
     baseline: (m, k, n) of the matmul, whose m*k*n multiply-adds equal the timed case's.
     fraction: the check passes when the student's best CPU time is at most the
               matmul's best divided by `fraction` (1/12: within 12 times its time).
-    repeats:  runs of each, timed in turn; the best of each counts.
+    repeats:  runs of each, timed in turn; the best of each counts. The check's
+              cases function is drawn again for every run, so its arrays must come
+              from its rng.
     budget:   seconds of CPU after which no further repeat starts.
     """
     baseline: tuple

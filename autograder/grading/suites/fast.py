@@ -16,8 +16,8 @@ pool_windows, im2col and col2im: their expected results are the reference's,
 or else the same computation on the student's pieces, so a bug in a piece is
 charged once, where it is. conv2d also has a graded speed check (see
 SPEED_LAYER): values right, and at least 1/12 of the speed of one np.matmul
-with the same number of multiply-adds, both timed in turn in the same sandboxed
-process (CPU time, best of 7); tests/test_speed_checks.py shows that it passes
+with the same number of multiply-adds, timed in turn by the grader (the kernel's
+account of the sandbox's CPU time, best of 7; grader.judge_speed); tests/test_speed_checks.py shows that it passes
 vectorized solutions and fails Python loops over pixels, on a loaded machine.
 
 The named misconceptions of the lesson: col2im overwriting instead of adding
@@ -589,7 +589,10 @@ def conv_regimes(fn):
 # in a tiny product), so 1/12 sits about 2x from both sides. Measured in the sandbox with a busy
 # loop on each core (one BLAS thread, CPU time, best of 7), as multiples of the matmul's time:
 # im2col + one product 1.5, the 9-offset loop 3.7 (einsum with optimize=True) to 6.1 (without),
-# a loop over output pixels 25; a loop over pixels and channels is hundreds.
+# a loop over output pixels 25; a loop over pixels and channels is hundreds. Timed by the grader
+# since (the kernel's account of the child, the transfer taken off, the matmul into memory
+# already mapped; 2026-11-29, two runs each, busy loops and a load average near 5): im2col
+# 0-3, the 9-offset loop 6-8 (einsum without optimize), the loop over output pixels 36-39.
 SPEED_LAYER = (1, 8, 16, 64, 3)
 SPEED = Speed(baseline=(16, 8 * 3 * 3, 64 * 64), fraction=1 / 12)
 
