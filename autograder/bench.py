@@ -61,7 +61,10 @@ class Case:
     forward_only: no backward is timed (the reference has no <op>_backward)
     torch_recomputes: torch's backward is timed together with its forward. For max pooling:
                  torch's backward reuses the argmax its forward saved, the reference's
-                 backward (which takes x, as every <op>_backward) must find the maxima again
+                 backward (which takes x, as every <op>_backward) must find the maxima again;
+                 for batch norm in training, layer norm and group norm: torch's backward
+                 reuses the mean and inverse standard deviation its forward saved, the
+                 reference's computes them again from x
     """
     op: str
     module: str
@@ -115,13 +118,15 @@ def cases():
         Case("cross_entropy", "network", "x 64x10, 10 classes", {"x": (64, 10), "target": (64,)}),
         # Normalization layers of the same CNN (lesson 4); batch norm takes running statistics.
         Case("batch_norm", "normalization", "x 8x32x32x32, training", _bn_arrays((8, 32, 32, 32)),
-             {"training": True}),
+             {"training": True}, torch_recomputes=True),
         Case("batch_norm", "normalization", "x 8x32x32x32, evaluation", _bn_arrays((8, 32, 32, 32)),
              {"training": False}),
-        Case("batch_norm", "normalization", "x 64x256, training", _bn_arrays((64, 256)), {"training": True}),
+        Case("batch_norm", "normalization", "x 64x256, training", _bn_arrays((64, 256)), {"training": True},
+             torch_recomputes=True),
         Case("layer_norm", "normalization", "x 8x32x32x32 over (C, H, W)", {"x": (8, 32, 32, 32)},
-             {"normalized_shape": (32, 32, 32)}),
-        Case("group_norm", "normalization", "x 8x32x32x32, 8 groups", {"x": (8, 32, 32, 32)}, {"num_groups": 8}),
+             {"normalized_shape": (32, 32, 32)}, torch_recomputes=True),
+        Case("group_norm", "normalization", "x 8x32x32x32, 8 groups", {"x": (8, 32, 32, 32)}, {"num_groups": 8},
+             torch_recomputes=True),
         Case("local_response_norm", "normalization", "x 8x32x32x32, size 5", {"x": (8, 32, 32, 32)},
              {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}),
         # Lesson 5 on the conv layer above: its columns, their scatter back, and Winograd's conv.
@@ -320,7 +325,8 @@ def run(case_list, repeat, loop_repeat, np, torch, clock=time.perf_counter):
             if loop[1] is not None:
                 loop_fns[i, "loop", 1] = loop[1]
         if case.torch_recomputes and torch is not None:
-            notes[i][1] = "; ".join(filter(None, [notes[i][1], "torch: forward (with indices) + backward"]))
+            saved = "with indices" if case.module == "pooling" else "saving the statistics"
+            notes[i][1] = "; ".join(filter(None, [notes[i][1], f"torch: forward ({saved}) + backward"]))
         if torch is not None:
             t_fwd, t_bwd, t_out, t_grads = prepare_torch(case, torch, np)
             fns[i, "torch", 0] = t_fwd

@@ -62,6 +62,15 @@ def _channels_view(a):
     return a.reshape(a.shape[0], a.shape[1], -1)
 
 
+def _row_dots(a, b):
+    """sum(a * b) along the last axis, (A, B, S) x (A, B, S) -> (A, B, 1).
+
+    As a batch of (1, S) @ (S, 1) products: BLAS's dot reads both once, about 4x faster
+    than np.einsum("abs,abs->ab") here.
+    """
+    return np.matmul(a[..., None, :], b[..., :, None])[..., 0]
+
+
 def _standardize_rows(v, eps):
     """(v - mean) / sqrt(var + eps) along the last axis of v, (A, B, S) -> (x_hat, inv_std (A, B, 1)).
 
@@ -69,7 +78,7 @@ def _standardize_rows(v, eps):
     which cancels badly when the mean is large.
     """
     x_hat = v - v.mean(axis=-1, keepdims=True)
-    var = np.einsum("abs,abs->ab", x_hat, x_hat)[..., None] / v.shape[-1]
+    var = _row_dots(x_hat, x_hat) / v.shape[-1]
     inv_std = 1.0 / np.sqrt(var + eps)
     x_hat *= inv_std
     return x_hat, inv_std
@@ -85,7 +94,7 @@ def _standardize_rows_backward(grad_x_hat, x_hat, inv_std):
     """
     count = x_hat.shape[-1]
     mean_g = grad_x_hat.sum(axis=-1, keepdims=True) / count
-    mean_gx = np.einsum("abs,abs->ab", grad_x_hat, x_hat)[..., None] / count
+    mean_gx = _row_dots(grad_x_hat, x_hat) / count
     grad_x = grad_x_hat * inv_std
     x_hat *= inv_std * mean_gx
     grad_x -= x_hat
@@ -297,7 +306,7 @@ def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-
     x_hat_c = _channels_view(x_hat.reshape(x.shape))
     # per (sample, channel) sums of g and of g * x_hat; everything else is built from them
     sum_g = np.einsum("ncm->nc", g)
-    sum_g_x_hat = np.einsum("ncm,ncm->nc", g, x_hat_c)
+    sum_g_x_hat = _row_dots(g, x_hat_c)[..., 0]
     w = np.ones(channels) if weight is None else as_float(weight)
     # the compact formula per group, with g_hat = g * weight:
     # grad_x = inv_std * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), means over the group
