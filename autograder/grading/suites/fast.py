@@ -186,20 +186,25 @@ def pool_windows_cases_tiles(rng):
 
 def pool_windows_cases_overlap(rng):
     return [Case((randn(rng, 1, 1, 5, 5), 3, 1), note="3x3 windows, stride 1: neighbours share 6 pixels"),
-            Case((randn(rng, 1, 2, 7, 6), 3, 2)),
-            Case((randn(rng, 2, 1, 5, 7), (2, 3), (1, 2)), note="non-square kernel and stride")]
+            Case((randn(rng, 1, 2, 7, 6), 3, 2))]
 
 
 def pool_windows_cases_padding(rng):
     return [Case((randn(rng, 1, 1, 4, 4), 3, 1, 1), note="padding 1 with zeros"),
-            Case((randn(rng, 1, 2, 5, 4), 2, 2, (1, 0)), {"value": -5.0}, note="padding with value=-5"),
+            Case((randn(rng, 1, 2, 5, 4), 2, 2, 1), {"value": -5.0}, note="padding with value=-5"),
             Case((randn(rng, 1, 1, 5, 5), 3, 1, 1), {"value": 9.0})]
 
 
 def pool_windows_cases_leftover(rng):
     return [Case((randn(rng, 1, 1, 7, 5), 2, 3), note="stride 3 > kernel 2: pixels between windows"),
-            Case((randn(rng, 2, 2, 6, 7), (3, 2), (2, 3))),
+            Case((randn(rng, 2, 2, 6, 7), 3, 2)),
             Case((randn(rng, 1, 1, 5, 5), 1, 2))]
+
+
+def pool_windows_cases_pairs(rng):
+    return [Case((randn(rng, 2, 1, 5, 7), (2, 3), (1, 2)), note="non-square kernel and stride"),
+            Case((randn(rng, 2, 2, 6, 7), (3, 2), (2, 3)), note="stride larger than the kernel along W"),
+            Case((randn(rng, 1, 2, 5, 4), 2, 2, (1, 0)), {"value": -5.0}, note="padding rows only")]
 
 
 POOL_WINDOWS = Exercise(
@@ -207,9 +212,10 @@ POOL_WINDOWS = Exercise(
     reference=ref.pool_windows,
     checks=[
         Check("2x2 windows that tile the input (stride defaults to kernel_size)", 3, pool_windows_cases_tiles),
-        Check("overlapping windows, non-square kernel and stride", 3, pool_windows_cases_overlap),
+        Check("overlapping windows", 2, pool_windows_cases_overlap),
         Check("padding with `value`, before taking the windows", 2, pool_windows_cases_padding),
-        Check("stride larger than the kernel, sizes that do not divide", 2, pool_windows_cases_leftover),
+        Check("stride larger than the kernel, sizes that do not divide", 1, pool_windows_cases_leftover),
+        Check("kernel_size, stride and padding as pairs (non-square)", 2, pool_windows_cases_pairs),
     ],
     misconceptions=POOL_WINDOWS_MISCONCEPTIONS,
     regimes=kernel_regimes(ref.pool_windows) + [
@@ -251,11 +257,11 @@ MAX_POOL2D = Exercise(
         Check("2x2 windows, stride defaults to kernel_size", 2,
               lambda rng: [Case((randn(rng, 2, 3, 4, 6), 2)), Case((np.arange(16.0).reshape(1, 1, 4, 4), 2))]),
         Check("overlapping 3x3 windows with stride 2", 2,
-              lambda rng: [Case((randn(rng, 1, 2, 7, 7), 3, 2)), Case((randn(rng, 2, 1, 5, 6), (3, 2), (2, 1)))]),
+              lambda rng: [Case((randn(rng, 1, 2, 7, 7), 3, 2)), Case((randn(rng, 2, 1, 5, 6), 3, 2))]),
         Check("padding never wins the max (all-negative windows)", 2,
               lambda rng: [Case((negative(rng, 1, 2, 4, 4), 2, 2, 1), note="every value is negative"),
-                           Case((negative(rng, 1, 1, 5, 6), 3, 2, (1, 1)))]),
-        Check("non-square kernel, stride and padding", 2,
+                           Case((negative(rng, 1, 1, 5, 6), 3, 2, 1))]),
+        Check("non-square kernel, stride and padding pairs", 2,
               lambda rng: [Case((negative(rng, 2, 1, 7, 5), (3, 2), (2, 1), (1, 0)))]),
     ],
     misconceptions=[
@@ -331,7 +337,7 @@ IM2COL_MISCONCEPTIONS = [
 
 
 def im2col_cases_shape(rng):
-    return [Case((randn(rng, 2, 3, 5, 6), 3)), Case((randn(rng, 1, 2, 7, 5), (2, 3), 2, 1))]
+    return [Case((randn(rng, 2, 3, 5, 6), 3)), Case((randn(rng, 1, 2, 7, 5), 2, 2, 1))]
 
 
 def im2col_cases_one_channel(rng):
@@ -341,18 +347,25 @@ def im2col_cases_one_channel(rng):
 
 def im2col_cases_channels(rng):
     return [Case((randn(rng, 1, 3, 3, 4), 2), note="rows: channel 0's 4 taps, then channel 1's, then 2's"),
-            Case((randn(rng, 2, 2, 4, 4), (2, 3)))]
+            Case((randn(rng, 2, 2, 4, 5), 3))]
 
 
 def im2col_cases_stride_padding(rng):
     return [Case((randn(rng, 1, 2, 5, 5), 3, 1, 1), note="padding 1: the border columns hold zeros"),
-            Case((randn(rng, 1, 1, 7, 6), (3, 2), (2, 3), (1, 0))),
-            Case((randn(rng, 2, 2, 4, 5), 2, 2, (0, 1)))]
+            Case((randn(rng, 1, 1, 7, 6), 3, 2, 1)),
+            Case((randn(rng, 2, 2, 4, 5), 2, 3))]
 
 
 def im2col_cases_dilation(rng):
     return [Case((randn(rng, 1, 1, 6, 6), 2, 1, 0, 2), note="dilation 2: taps 2 pixels apart"),
-            Case((randn(rng, 1, 2, 7, 8), 3, 2, 1, (2, 1)))]
+            Case((randn(rng, 1, 2, 7, 8), 3, 2, 1, 2))]
+
+
+def im2col_cases_pairs(rng):
+    return [Case((randn(rng, 1, 2, 7, 5), (2, 3), 2, 1), note="a 2x3 kernel"),
+            Case((randn(rng, 1, 1, 7, 6), (3, 2), (2, 3), (1, 0))),
+            Case((randn(rng, 2, 2, 4, 5), 2, 2, (0, 1))),
+            Case((randn(rng, 1, 2, 7, 8), 3, 2, 1, (2, 1)), note="dilation 2 along H, 1 along W")]
 
 
 IM2COL = Exercise(
@@ -362,8 +375,9 @@ IM2COL = Exercise(
         Check("shape (N, C*kH*kW, H_out*W_out)", 2, im2col_cases_shape, kind="shape"),
         Check("one channel: a column per window", 3, im2col_cases_one_channel),
         Check("several channels: rows in the order of w.reshape(C_out, -1)", 3, im2col_cases_channels),
-        Check("stride and padding, non-square", 3, im2col_cases_stride_padding),
-        Check("dilation", 3, im2col_cases_dilation),
+        Check("stride and padding", 2, im2col_cases_stride_padding),
+        Check("dilation", 2, im2col_cases_dilation),
+        Check("kernel_size, stride, padding and dilation as pairs (non-square)", 2, im2col_cases_pairs),
     ],
     misconceptions=IM2COL_MISCONCEPTIONS,
     regimes=kernel_regimes(ref.im2col) + [
@@ -438,22 +452,29 @@ def col2im_case(rng, x_shape, kernel_size, *args, note="", integer=False, **kwar
 
 def col2im_cases_tiles(rng):
     return [col2im_case(rng, (1, 1, 4, 4), 2, 2, note="2x2 windows with stride 2: each pixel in one window"),
-            col2im_case(rng, (2, 3, 6, 4), (3, 2), (3, 2))]
+            col2im_case(rng, (2, 3, 6, 4), 2, 2)]
 
 
 def col2im_cases_overlap(rng):
     return [Case((np.ones((1, 9, 4)), (1, 1, 4, 4), 3), note="columns of ones: each pixel counts its windows"),
             col2im_case(rng, (1, 2, 5, 5), 3, 1, integer=True),
-            col2im_case(rng, (2, 1, 6, 5), (3, 2), (2, 1))]
+            col2im_case(rng, (2, 1, 6, 5), 3, 2)]
 
 
 def col2im_cases_padding(rng):
     return [col2im_case(rng, (1, 1, 4, 4), 3, 1, 1, note="padding 1: entries on the padding are dropped"),
-            col2im_case(rng, (1, 2, 5, 6), (2, 3), 2, (1, 2))]
+            col2im_case(rng, (1, 2, 5, 6), 2, 2, 1)]
 
 
 def col2im_cases_dilation(rng):
     return [col2im_case(rng, (1, 1, 6, 6), 2, 1, 0, 2),
+            col2im_case(rng, (2, 1, 7, 8), 3, 2, 1, 2)]
+
+
+def col2im_cases_pairs(rng):
+    return [col2im_case(rng, (2, 3, 6, 4), (3, 2), (3, 2), note="3x2 windows that tile the image"),
+            col2im_case(rng, (2, 1, 6, 5), (3, 2), (2, 1), note="overlapping along H and W"),
+            col2im_case(rng, (1, 2, 5, 6), (2, 3), 2, (1, 2)),
             col2im_case(rng, (2, 1, 7, 8), 3, (2, 3), 1, (2, 1))]
 
 
@@ -461,10 +482,11 @@ COL2IM = Exercise(
     name="col2im",
     reference=ref.col2im,
     checks=[
-        Check("windows that tile the image", 3, col2im_cases_tiles),
+        Check("windows that tile the image", 2, col2im_cases_tiles),
         Check("overlapping windows add up", 4, col2im_cases_overlap),
-        Check("padding dropped on all four sides", 3, col2im_cases_padding),
+        Check("padding dropped on all four sides", 2, col2im_cases_padding),
         Check("stride and dilation", 2, col2im_cases_dilation),
+        Check("kernel_size, stride, padding and dilation as pairs (non-square)", 2, col2im_cases_pairs),
     ],
     misconceptions=COL2IM_MISCONCEPTIONS,
     regimes=kernel_regimes(ref.col2im) + [
@@ -560,6 +582,11 @@ def conv2d_cases_channels(rng):
 def conv2d_cases_geometry(rng):
     return [Case((randn(rng, 1, 2, 7, 6), randn(rng, 3, 2, 3, 2)), {"stride": 2, "padding": 1}),
             Case((randn(rng, 1, 1, 8, 7), randn(rng, 2, 1, 2, 3), randn(rng, 2)),
+                 {"stride": 2, "padding": 1, "dilation": 2})]
+
+
+def conv2d_cases_pairs(rng):
+    return [Case((randn(rng, 1, 1, 8, 7), randn(rng, 2, 1, 2, 3), randn(rng, 2)),
                  {"stride": (2, 1), "padding": (1, 0), "dilation": (2, 1)})]
 
 
@@ -611,7 +638,8 @@ CONV2D = Exercise(
     checks=[
         Check("one channel (cross-correlation, no flip)", 2, conv2d_cases_one_channel),
         Check("several channels and the bias", 4, conv2d_cases_channels),
-        Check("stride, padding and dilation", 3, conv2d_cases_geometry),
+        Check("stride, padding and dilation", 2, conv2d_cases_geometry),
+        Check("stride, padding and dilation as pairs", 1, conv2d_cases_pairs),
         Check("groups", 3, conv2d_cases_groups),
         Check("speed: at least 1/12 of np.matmul's on a 64x64 layer", 4, conv2d_cases_speed, kind="speed",
               speed=SPEED),
@@ -664,10 +692,12 @@ CONV2D_BACKWARD = Exercise(
               lambda rng: [backward_case(rng, randn(rng, 1, 2, 5, 5), randn(rng, 2, 2, 3, 3)),
                            backward_case(rng, randn(rng, 2, 1, 4, 6), randn(rng, 3, 1, 2, 3), padding=1)],
               outputs=(0,)),
-        Check("stride, padding and dilation", 3,
+        Check("stride, padding and dilation", 2,
               lambda rng: [backward_case(rng, randn(rng, 1, 2, 7, 6), randn(rng, 2, 2, 3, 2), stride=2, padding=1),
-                           backward_case(rng, randn(rng, 1, 1, 7, 7), randn(rng, 2, 1, 2, 2),
-                                         stride=(1, 2), dilation=2)]),
+                           backward_case(rng, randn(rng, 1, 1, 7, 7), randn(rng, 2, 1, 2, 2), stride=2, dilation=2)]),
+        Check("stride, padding and dilation as pairs", 1,
+              lambda rng: [backward_case(rng, randn(rng, 1, 1, 7, 7), randn(rng, 2, 1, 2, 2),
+                                         stride=(1, 2), padding=(1, 0), dilation=2)]),
         Check("groups", 3,
               lambda rng: [backward_case(rng, randn(rng, 1, 4, 4, 4), randn(rng, 4, 2, 3, 3), groups=2, padding=1),
                            backward_case(rng, randn(rng, 2, 3, 3, 4), randn(rng, 3, 1, 2, 2), groups=3)]),
@@ -764,7 +794,11 @@ def winograd_conv2d_cases_odd(rng):
 
 def winograd_conv2d_cases_padding(rng):
     return [Case((randn(rng, 1, 1, 4, 4), randn(rng, 1, 1, 3, 3)), {"padding": 1}),
-            Case((randn(rng, 2, 1, 5, 4), randn(rng, 1, 1, 3, 3), (1, 0)))]
+            Case((randn(rng, 2, 1, 5, 4), randn(rng, 1, 1, 3, 3), 1))]
+
+
+def winograd_conv2d_cases_padding_pair(rng):
+    return [Case((randn(rng, 2, 1, 5, 4), randn(rng, 1, 1, 3, 3), (1, 0)), note="padding rows only")]
 
 
 def winograd_conv2d_cases_channels(rng):
@@ -778,7 +812,8 @@ WINOGRAD_CONV2D = Exercise(
     checks=[
         Check("one channel, whole 2x2 tiles", 4, winograd_conv2d_cases_even),
         Check("odd output sizes (the last tile hangs over)", 4, winograd_conv2d_cases_odd),
-        Check("padding", 4, winograd_conv2d_cases_padding),
+        Check("padding", 3, winograd_conv2d_cases_padding),
+        Check("padding as a pair (pH, pW)", 1, winograd_conv2d_cases_padding_pair),
         Check("several input and output channels", 4, winograd_conv2d_cases_channels),
     ],
     misconceptions=[

@@ -74,19 +74,22 @@ def bn_case(rng, shape, training, weight=True, bias=True, note="", scale=None, *
 
 
 def _worked_example(rng):
-    """The lesson's worked example: one channel, values 1, 2, 3, 6 (mean 3, biased variance 3.5)."""
+    """The lesson's worked example: one channel, values 1, 2, 3, 6 (mean 3, biased variance 3.5).
+
+    weight 1 and bias 0 are given as arrays, not None: only the check named for None passes None.
+    """
     x = np.array([[1.0], [2.0], [3.0], [6.0]])
-    return Case((x, np.array([0.0]), np.array([1.0]), None, None), dict(training=True),
+    return Case((x, np.array([0.0]), np.array([1.0]), np.array([1.0]), np.array([0.0])), dict(training=True),
                 "the lesson's example: mean 3, biased variance 3.5, unbiased 14 / 3")
 
 
 def _bn_2d_cases(rng):
-    return [_worked_example(rng), bn_case(rng, (5, 3), True, weight=False, bias=False),
+    return [_worked_example(rng), bn_case(rng, (5, 3), True),
             bn_case(rng, (4, 2), True, note="small batch of 4")]
 
 
 def _bn_4d_cases(rng):
-    return [bn_case(rng, (2, 3, 3, 4), True, weight=False, bias=False, note="statistics over N, H, W per channel"),
+    return [bn_case(rng, (2, 3, 3, 4), True, note="statistics over N, H, W per channel"),
             bn_case(rng, (1, 2, 4, 3), True, note="a batch of one image: statistics over its pixels"),
             bn_case(rng, (3, 1, 2, 2), True, note="one channel")]
 
@@ -94,6 +97,7 @@ def _bn_4d_cases(rng):
 def _bn_affine_cases(rng):
     return [bn_case(rng, (4, 3), True, weight=True, bias=False),
             bn_case(rng, (2, 2, 2, 3), True, weight=False, bias=True),
+            bn_case(rng, (3, 2, 2, 2), False, weight=False, bias=False, note="evaluation, no weight, no bias"),
             bn_case(rng, (3, 2, 2, 2), True)]
 
 
@@ -104,8 +108,8 @@ def _bn_running_cases(rng):
 
 
 def _bn_eval_cases(rng):
-    return [bn_case(rng, (4, 3), False), bn_case(rng, (2, 3, 3, 2), False, weight=False),
-            bn_case(rng, (1, 2, 2, 2), False, bias=False, note="evaluation works for a single image too")]
+    return [bn_case(rng, (4, 3), False), bn_case(rng, (2, 3, 3, 2), False),
+            bn_case(rng, (1, 2, 2, 2), False, note="evaluation works for a single image too")]
 
 
 def _bn_eps_cases(rng):
@@ -474,14 +478,22 @@ def gn_case(rng, shape, groups, weight=True, bias=True, note="", **kwargs):
 
 
 def _gn_group_cases(rng):
-    return [gn_case(rng, (2, 6, 2, 2), 3, weight=False, bias=False, note="3 groups of 2 channels"),
-            gn_case(rng, (1, 4, 3, 2), 1, weight=False, bias=False, note="one group: layer norm over (C, H, W)"),
-            gn_case(rng, (2, 3, 2, 3), 3, weight=False, bias=False, note="C groups: instance norm")]
+    return [gn_case(rng, (2, 6, 2, 2), 3, note="3 groups of 2 channels"),
+            gn_case(rng, (1, 4, 3, 2), 1, note="one group: layer norm over (C, H, W)"),
+            gn_case(rng, (2, 3, 2, 3), 3, note="C groups: instance norm")]
 
 
-def _gn_other_cases(rng):
-    return [gn_case(rng, (3, 4), 2, note="x is (N, C)"), gn_case(rng, (2, 4, 2, 2), 2, bias=False),
-            gn_case(rng, (2, 6, 1, 3), 2, weight=False, eps=0.5, note="large eps")]
+def _gn_2d_cases(rng):
+    return [gn_case(rng, (3, 4), 2, note="x is (N, C)"), gn_case(rng, (2, 6), 3)]
+
+
+def _gn_affine_cases(rng):
+    return [gn_case(rng, (2, 4, 2, 2), 2, bias=False), gn_case(rng, (2, 6, 1, 3), 2, weight=False),
+            gn_case(rng, (1, 4, 2, 2), 2, weight=False, bias=False, note="no weight, no bias")]
+
+
+def _gn_eps_cases(rng):
+    return [gn_case(rng, (2, 6, 1, 3), 2, eps=0.5, note="large eps"), gn_case(rng, (3, 6), 2, eps=0.3)]
 
 
 def wrong_group_norm(axes=None, interleaved=False):
@@ -504,8 +516,10 @@ def wrong_group_norm(axes=None, interleaved=False):
 GROUP_NORM = Exercise(
     name="group_norm", reference=ref.group_norm,
     checks=[
-        Check("statistics per sample and group of channels", 3, _gn_group_cases),
-        Check("(N, C) input, weight and bias, eps", 2, _gn_other_cases),
+        Check("statistics per sample and group of channels", 2, _gn_group_cases),
+        Check("x of shape (N, C)", 1, _gn_2d_cases),
+        Check("weight and bias, each an array or None", 1, _gn_affine_cases),
+        Check("eps inside the square root", 1, _gn_eps_cases),
         Check("x left unmodified", 1, lambda rng: [gn_case(rng, (2, 4, 2, 2), 2)], kind="unmodified"),
     ],
     misconceptions=[
