@@ -337,7 +337,7 @@ IM2COL_MISCONCEPTIONS = [
 
 
 def im2col_cases_shape(rng):
-    return [Case((randn(rng, 2, 3, 5, 6), 3)), Case((randn(rng, 1, 2, 7, 5), 2, 2, 1))]
+    return [Case((randn(rng, 2, 3, 5, 6), 3)), Case((randn(rng, 1, 2, 7, 5), 2))]
 
 
 def im2col_cases_one_channel(rng):
@@ -358,7 +358,7 @@ def im2col_cases_stride_padding(rng):
 
 def im2col_cases_dilation(rng):
     return [Case((randn(rng, 1, 1, 6, 6), 2, 1, 0, 2), note="dilation 2: taps 2 pixels apart"),
-            Case((randn(rng, 1, 2, 7, 8), 3, 2, 1, 2))]
+            Case((randn(rng, 1, 2, 7, 8), 3, 1, 0, 2))]
 
 
 def im2col_cases_pairs(rng):
@@ -468,7 +468,7 @@ def col2im_cases_padding(rng):
 
 def col2im_cases_dilation(rng):
     return [col2im_case(rng, (1, 1, 6, 6), 2, 1, 0, 2),
-            col2im_case(rng, (2, 1, 7, 8), 3, 2, 1, 2)]
+            col2im_case(rng, (2, 1, 7, 8), 3, 2, 0, 2)]
 
 
 def col2im_cases_pairs(rng):
@@ -592,7 +592,7 @@ def conv2d_cases_pairs(rng):
 
 def conv2d_cases_groups(rng):
     return [Case((randn(rng, 1, 4, 4, 4), randn(rng, 4, 2, 3, 3)), {"groups": 2}),
-            Case((randn(rng, 2, 3, 4, 3), randn(rng, 3, 1, 2, 2), randn(rng, 3)), {"groups": 3, "padding": 1},
+            Case((randn(rng, 2, 3, 4, 3), randn(rng, 3, 1, 2, 2), randn(rng, 3)), {"groups": 3},
                  note="depthwise: one filter per channel")]
 
 
@@ -686,11 +686,11 @@ CONV2D_BACKWARD = Exercise(
               outputs=(2,)),
         Check("grad_w (im2col's columns times grad_out)", 4,
               lambda rng: [backward_case(rng, randn(rng, 2, 3, 5, 4), randn(rng, 2, 3, 2, 3)),
-                           backward_case(rng, randn(rng, 1, 2, 5, 5), randn(rng, 2, 2, 3, 3), padding=1)],
+                           backward_case(rng, randn(rng, 1, 2, 5, 5), randn(rng, 2, 2, 3, 3))],
               outputs=(1,)),
         Check("grad_x (col2im adds where windows overlap)", 4,
               lambda rng: [backward_case(rng, randn(rng, 1, 2, 5, 5), randn(rng, 2, 2, 3, 3)),
-                           backward_case(rng, randn(rng, 2, 1, 4, 6), randn(rng, 3, 1, 2, 3), padding=1)],
+                           backward_case(rng, randn(rng, 2, 1, 4, 6), randn(rng, 3, 1, 2, 3))],
               outputs=(0,)),
         Check("stride, padding and dilation", 2,
               lambda rng: [backward_case(rng, randn(rng, 1, 2, 7, 6), randn(rng, 2, 2, 3, 2), stride=2, padding=1),
@@ -699,7 +699,7 @@ CONV2D_BACKWARD = Exercise(
               lambda rng: [backward_case(rng, randn(rng, 1, 1, 7, 7), randn(rng, 2, 1, 2, 2),
                                          stride=(1, 2), padding=(1, 0), dilation=2)]),
         Check("groups", 3,
-              lambda rng: [backward_case(rng, randn(rng, 1, 4, 4, 4), randn(rng, 4, 2, 3, 3), groups=2, padding=1),
+              lambda rng: [backward_case(rng, randn(rng, 1, 4, 4, 4), randn(rng, 4, 2, 3, 3), groups=2),
                            backward_case(rng, randn(rng, 2, 3, 3, 4), randn(rng, 3, 1, 2, 2), groups=3)]),
     ],
     misconceptions=[
@@ -803,7 +803,7 @@ def winograd_conv2d_cases_padding_pair(rng):
 
 def winograd_conv2d_cases_channels(rng):
     return [Case((randn(rng, 1, 3, 4, 5), randn(rng, 2, 3, 3, 3))),
-            Case((randn(rng, 2, 2, 6, 6), randn(rng, 3, 2, 3, 3)), {"padding": 1})]
+            Case((randn(rng, 2, 2, 6, 6), randn(rng, 3, 2, 3, 3)))]
 
 
 WINOGRAD_CONV2D = Exercise(
