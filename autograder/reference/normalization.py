@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from ._util import as_float
+from ._util import as_float, row_buffers
 
 __all__ = [
     "batch_norm",
@@ -291,7 +291,9 @@ def _group_norm_parts(x, num_groups, weight, bias, eps, op):
     _check_channel_vector(bias, channels, "bias", op)
     # channels are consecutive in memory, so each group's values line up on the last axis
     rows = x.reshape(x.shape[0], num_groups, -1)
-    deviation = rows - rows.mean(axis=-1, keepdims=True)
+    mean = rows.mean(axis=-1, keepdims=True)
+    with row_buffers(rows.shape[-1]):
+        deviation = rows - mean
     var = _row_dots(deviation, deviation) / rows.shape[-1]    # two passes, as _standardize_rows
     return x, deviation, 1.0 / np.sqrt(var + eps)
 
@@ -312,7 +314,8 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     if weight is not None:
         scale *= as_float(weight)
     out = _channels_view(deviation.reshape(x.shape))
-    out *= scale[..., None]
+    with row_buffers(out.shape[-1]):
+        out *= scale[..., None]
     if bias is not None:
         out = out.reshape(n, -1)
         out += _channel_rows(bias, out.shape[1] // channels)
@@ -346,10 +349,11 @@ def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-
     # the compact formula per group, with g_hat = g * weight:
     # grad_x = inv_std * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), means over the group,
     # with x_hat = d * inv_std: three per-(sample, channel) factors times g, d and 1
-    grad_x = g * (inv * w)[..., None]
-    d *= (inv * inv * group_mean(sum_g_x_hat * w))[..., None]    # our own deviations: no temporary
-    grad_x -= d
-    grad_x -= (inv * group_mean(sum_g * w))[..., None]
+    with row_buffers(g.shape[-1]):
+        grad_x = g * (inv * w)[..., None]
+        d *= (inv * inv * group_mean(sum_g_x_hat * w))[..., None]    # our own deviations: no temporary
+        grad_x -= d
+        grad_x -= (inv * group_mean(sum_g * w))[..., None]
     grad_weight = None if weight is None else sum_g_x_hat.sum(axis=0)
     grad_bias = None if bias is None else sum_g.sum(axis=0)
     return grad_x.reshape(x.shape), grad_weight, grad_bias
