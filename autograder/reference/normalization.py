@@ -69,7 +69,8 @@ def _channel_rows(vector, pixels):
     (C, 1) column is the same arithmetic, but NumPy lengthens its short inner loops (rows of M
     pixels, M < 8192) by copying through its buffers: about 2x slower for M = 1024 (measured).
     """
-    return np.repeat(np.asarray(vector, dtype=np.float64), pixels)
+    vector = np.asarray(vector, dtype=np.float64)
+    return vector if pixels == 1 else np.repeat(vector, pixels)
 
 
 def _row_dots(a, b):
@@ -115,7 +116,11 @@ def _standardize_rows_backward(grad_x_hat, x_hat, inv_std):
 # --------------------------------------------------------------- batch norm
 
 def _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps, op):
-    """Check the arguments; return (v, mean, inv_std): x as (N, C, M), and per-channel (C,) statistics."""
+    """Check the arguments; return (v, mean, var, deviation).
+
+    v is x as (N, C, M); mean and var are per channel (C,); deviation is x - mean as (N, C * M),
+    a new array the caller may overwrite (training), or None (evaluation).
+    """
     x = as_float(x)
     _check_x(x, op)
     channels = x.shape[1]
@@ -134,19 +139,19 @@ def _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
             raise ValueError(f"{op}: training needs more than 1 value per channel, got x of shape {x.shape}")
         mean = np.einsum("ncm->c", v) / count
         pixels = v.shape[2]
-        deviation = (v.reshape(v.shape[0], -1) - _channel_rows(mean, pixels)).reshape(v.shape)
+        deviation = v.reshape(v.shape[0], -1) - _channel_rows(mean, pixels)
+        d = deviation.reshape(v.shape)
         if pixels >= 64:
             # a BLAS dot per (sample, channel) row reads both once; einsum is about 2.5x slower here
-            squares = _row_dots(deviation, deviation).sum(axis=0)[:, 0]
+            squares = _row_dots(d, d).sum(axis=0)[:, 0]
         else:
             # rows of a few pixels: one BLAS call per row would cost more than the row
-            squares = np.einsum("ncm,ncm->c", deviation, deviation)
+            squares = np.einsum("ncm,ncm->c", d, d)
         var = squares / count                       # biased (divides by m), as torch
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var, got None")
-        mean, var = as_float(running_mean), as_float(running_var)
-    return v, mean, var
+        return v, mean, var, deviation
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var, got None")
+    return v, as_float(running_mean), as_float(running_var), None
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -164,17 +169,26 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                   False: normalize with running_mean and running_var, which stay unchanged.
     Returns: array of x's shape, weight * (x - mean) / sqrt(var + eps) + bias.
     """
-    v, mean, var = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps, "batch_norm")
-    # One multiply-add per value: out = x * scale + shift, both per channel.
+    v, mean, var, deviation = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
+                                                "batch_norm")
+    pixels = v.shape[2]
+    # One multiply and one add per value, both per channel.
     scale = 1.0 / np.sqrt(var + eps)
     if weight is not None:
-        scale = scale * as_float(weight)
-    shift = -mean * scale
-    if bias is not None:
-        shift = shift + as_float(bias)
-    rows = v.reshape(v.shape[0], -1)
-    out = rows * _channel_rows(scale, v.shape[2])
-    out += _channel_rows(shift, v.shape[2])
+        scale *= as_float(weight)
+    if training:
+        # (x - mean) * scale + bias, on the deviations the statistics already needed
+        out = deviation
+        out *= _channel_rows(scale, pixels)
+        if bias is not None:
+            out += _channel_rows(bias, pixels)
+    else:
+        # x * scale + shift, shift = bias - mean * scale
+        shift = -mean * scale
+        if bias is not None:
+            shift += as_float(bias)
+        out = v.reshape(v.shape[0], -1) * _channel_rows(scale, pixels)
+        out += _channel_rows(shift, pixels)
     if training:
         count = v.shape[0] * v.shape[2]
         if running_mean is not None:
@@ -182,7 +196,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             running_mean += momentum * mean
         if running_var is not None:
             running_var *= 1 - momentum
-            running_var += momentum * var * count / (count - 1)      # the unbiased variance
+            running_var += (momentum * count / (count - 1)) * var     # the unbiased variance
     return out.reshape(np.shape(x))
 
 
@@ -197,8 +211,8 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
     evaluation they are constants, so batch norm is a per-channel affine map and
     grad_x = grad_out * weight / sqrt(running_var + eps).
     """
-    v, mean, var = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
-                                     "batch_norm_backward")
+    v, mean, var, _ = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
+                                        "batch_norm_backward")
     grad_out = as_float(grad_out)
     _check_grad_out(grad_out, np.shape(x), "batch_norm_backward")
     g = _channels_view(grad_out)
