@@ -109,6 +109,23 @@ def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride, padding, dilatio
                                              rel=1e-12)
 
 
+# Planes of at least 256 outputs: col2im then runs its adds under row_buffers (NumPy's
+# buffer set to one plane), a path the small SETTINGS above never reach.
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", [
+    ((2, 3, 20, 18), 3, 1, 1, 1),
+    ((1, 2, 41, 33), (3, 2), 2, 1, (2, 1)),
+])
+def test_col2im_on_large_planes_matches_its_loop_twin_and_restores_numpy_buffer(shape, kernel, stride,
+                                                                               padding, dilation):
+    cols = np.random.default_rng(3).standard_normal(naive_im2col(np.zeros(shape), kernel, stride,
+                                                                 padding, dilation).shape)
+    assert cols.shape[-1] >= 256
+    buffer_size = np.getbufsize()
+    np.testing.assert_allclose(col2im(cols, shape, kernel, stride, padding, dilation),
+                               naive_col2im(cols, shape, kernel, stride, padding, dilation), atol=1e-12)
+    assert np.getbufsize() == buffer_size
+
+
 def test_col2im_of_ones_counts_the_windows_covering_each_pixel():
     # 4x4 input, 3x3 windows, stride 1: corners are in 1 window, the centre 2x2 in 4
     counts = col2im(np.ones((1, 9, 4)), (1, 1, 4, 4), 3)[0, 0]

@@ -48,7 +48,8 @@ def test_batch_norm_eval_is_a_per_channel_affine_map():
     np.testing.assert_allclose(nm.batch_norm(x, mean, var, w, b), expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4, 5), (3, 2, 6)])
+# (2, 3, 8, 10): 80 pixels per channel, where the variance takes the BLAS row dots
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4, 5), (3, 2, 6), (2, 3, 8, 10)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_matches_loop_twin(shape, training):
     x = RNG.standard_normal(shape)
@@ -158,8 +159,10 @@ def test_group_norm_with_c_groups_is_instance_norm():
     np.testing.assert_allclose(nm.group_norm(x, 3), (x - mean) / np.sqrt(var + 1e-5), atol=1e-12)
 
 
+# (2, 4, 15, 20): rows of 300 pixels per channel and 600 per group, long enough for the
+# passes under row_buffers (NumPy's buffer set to one row, 288 and 592), which the small shapes skip.
 @pytest.mark.parametrize("shape, groups", [((2, 6, 3, 2), 1), ((2, 6, 3, 2), 3), ((2, 6, 3, 2), 6),
-                                           ((3, 4), 2), ((2, 4, 5), 2)])
+                                           ((3, 4), 2), ((2, 4, 5), 2), ((2, 4, 15, 20), 2)])
 def test_group_norm_matches_loop_twin_and_numerical_gradient(shape, groups):
     x, grad_out = RNG.standard_normal(shape), RNG.standard_normal(shape)
     w, b = RNG.standard_normal(shape[1]), RNG.standard_normal(shape[1])
@@ -171,6 +174,14 @@ def test_group_norm_matches_loop_twin_and_numerical_gradient(shape, groups):
         return nm.group_norm(x, groups, w, b, 1e-3)
     for index, name in enumerate(["x", "weight", "bias"]):
         assert_grad_close(grads[index], numerical_grad(forward, [x, w, b], index, grad_out), name)
+
+
+def test_group_norm_restores_numpy_buffer_size():
+    x = RNG.standard_normal((2, 4, 16, 16))          # rows long enough for row_buffers to act
+    buffer_size = np.getbufsize()
+    nm.group_norm(x, 2)
+    nm.group_norm_backward(RNG.standard_normal(x.shape), x, 2)
+    assert np.getbufsize() == buffer_size
 
 
 def test_group_norm_bad_groups():

@@ -306,7 +306,7 @@ def _group_norm_parts(x, num_groups, weight, bias, eps, op):
     # channels are consecutive in memory, so each group's values line up on the last axis
     rows = x.reshape(x.shape[0], num_groups, -1)
     mean = rows.mean(axis=-1, keepdims=True)
-    with row_buffers(rows.shape[-1]):
+    with row_buffers(rows.shape[-1]):        # one mean per row: NumPy would copy short rows
         deviation = rows - mean
     var = _row_dots(deviation, deviation) / rows.shape[-1]    # two passes, as _standardize_rows
     return x, deviation, 1.0 / np.sqrt(var + eps)
@@ -363,7 +363,7 @@ def group_norm_backward(grad_out, x, num_groups, weight=None, bias=None, eps=1e-
     # the compact formula per group, with g_hat = g * weight:
     # grad_x = inv_std * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), means over the group,
     # with x_hat = d * inv_std: three per-(sample, channel) factors times g, d and 1
-    with row_buffers(g.shape[-1]):
+    with row_buffers(g.shape[-1]):            # factors per (sample, channel) row, as in group_norm
         grad_x = g * (inv * w)[..., None]
         d *= (inv * inv * group_mean(sum_g_x_hat * w))[..., None]    # our own deviations: no temporary
         grad_x -= d
