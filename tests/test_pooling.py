@@ -402,6 +402,19 @@ def test_adaptive_pool2d_matches_loop_implementation(shape, output_size):
                                    loop(grad_out, x, output_size), **ROUNDOFF)
 
 
+def test_adaptive_max_pool2d_separable_max_keeps_nan_and_inf_in_their_bins():
+    # the forward pools rows, then columns: NaN and -inf must still reach exactly the
+    # (overlapping) bins that contain them, as in the loop twin's per-bin max
+    rng = np.random.default_rng(31)
+    x = rng.integers(-3, 4, size=(2, 3, 11, 9)).astype(float)
+    x[0, 0, 4, 4] = np.nan                  # on the border of overlapping bins
+    x[1, 2, 0, :] = -np.inf
+    x[1, 1, 5:, 7:] = np.nan
+    for output_size in [(4, 5), (11, 9), (13, 2), 1]:
+        np.testing.assert_array_equal(adaptive_max_pool2d(x, output_size),
+                                      naive.adaptive_max_pool2d(x, output_size))
+
+
 def test_spatial_pyramid_pool2d_matches_loop_implementation():
     x = np.random.default_rng(13).standard_normal((2, 3, 7, 5))
     for mode in ("max", "avg"):

@@ -409,6 +409,21 @@ def _adaptive_max_windows(x, out_shape):
     return np.take(x.reshape(x.shape[:2] + (-1,)), pixel, axis=2), pixel
 
 
+def _adaptive_max_along(a, bins, axis):
+    """Max of `a` over every bin along one axis: (out, L) indices from `_adaptive_indices`.
+
+    A max over a rectangle is the max over its columns of the max over its rows, so
+    the forward pools rows, then columns. Looping over the L offsets within a bin (like
+    a kernel's offsets) gathers whole rows of pixels with np.take and keeps a running
+    np.maximum in place: about 2x faster than gathering every bin's pixels into
+    one (N, C, H_out, W_out, Lh * Lw) array first. np.maximum propagates NaN, as torch.
+    """
+    best = np.take(a, bins[:, 0], axis=axis)
+    for offset in range(1, bins.shape[1]):
+        np.maximum(best, np.take(a, bins[:, offset], axis=axis), out=best)
+    return best
+
+
 def adaptive_max_pool2d(x, output_size):
     """Adaptive max pooling, as torch.nn.functional.adaptive_max_pool2d.
 
@@ -418,8 +433,9 @@ def adaptive_max_pool2d(x, output_size):
     NaN in a bin gives NaN.
     """
     x = as_float(x)
-    windows, _ = _adaptive_max_windows(x, _adaptive_output_shape(x, output_size))
-    return np.max(windows, axis=-1)
+    out_shape = _adaptive_output_shape(x, output_size)
+    rows_max = _adaptive_max_along(x, _adaptive_indices(x.shape[2], out_shape[0]), axis=2)
+    return _adaptive_max_along(rows_max, _adaptive_indices(x.shape[3], out_shape[1]), axis=3)
 
 
 def adaptive_max_pool2d_backward(grad_out, x, output_size):
