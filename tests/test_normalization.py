@@ -48,8 +48,11 @@ def test_batch_norm_eval_is_a_per_channel_affine_map():
     np.testing.assert_allclose(nm.batch_norm(x, mean, var, w, b), expected, atol=1e-12)
 
 
-# (2, 3, 8, 10): 80 pixels per channel, where the variance takes the BLAS row dots
-@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4, 5), (3, 2, 6), (2, 3, 8, 10)])
+# (2, 3, 8, 10): 80 pixels per channel, where the variance takes the BLAS row dots;
+# (2, 3, 16, 18) and (2, 2, 8200): rows of 288 and 8200 pixels, where the affine map
+# broadcasts per-channel columns (under row_buffers for 288) instead of repeated rows
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4, 5), (3, 2, 6), (2, 3, 8, 10), (2, 3, 16, 18),
+                                   (2, 2, 8200)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_matches_loop_twin(shape, training):
     x = RNG.standard_normal(shape)
@@ -62,6 +65,23 @@ def test_batch_norm_matches_loop_twin(shape, training):
     np.testing.assert_allclose(out, twin, atol=1e-12)
     np.testing.assert_allclose(stats[0], twin_stats[0], atol=1e-12)
     np.testing.assert_allclose(stats[1], twin_stats[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3, 16, 18)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_without_weight_or_bias_matches_loop_twin(shape, training):
+    # None weight and bias, on both sides of the 256-pixel switch in the per-channel affine map
+    x = RNG.standard_normal(shape)
+    c = shape[1]
+    stats = [RNG.standard_normal(c), RNG.uniform(0.5, 2, c)]
+    twin_stats = [s.copy() for s in stats]
+    buffer_size = np.getbufsize()
+    for w, b in [(None, None), (RNG.standard_normal(c), None), (None, RNG.standard_normal(c))]:
+        out = nm.batch_norm(x, *stats, w, b, training=training)
+        twin = loop_batch_norm(x, *twin_stats, w, b, training=training)
+        np.testing.assert_allclose(out, twin, atol=1e-12)
+        np.testing.assert_allclose(stats, twin_stats, atol=1e-12)
+    assert np.getbufsize() == buffer_size
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 3, 2)])
