@@ -130,12 +130,19 @@ def function_source(path, name):
     raise AssertionError(f"{path} defines no function {name}")
 
 
-@pytest.mark.parametrize("lesson_id", ["01_pooling", "03_conv_variants"])
+@pytest.mark.parametrize("lesson_id", ["01_pooling", "03_conv_variants", "04_normalization"])
 def test_every_lesson_shares_lesson_2s_relative_error_character_for_character(lesson_id):
     # Issue 15: one definition (CS231n's elementwise relative error) and one guideline for every lesson.
     lesson2 = source_path("02_cnn_backprop").parent / "gradient_check.py"
     other = source_path(lesson_id).parent / "gradient_check.py"
     assert function_source(other, "relative_error") == function_source(lesson2, "relative_error")
+
+
+def test_lessons_that_give_a_numerical_gradient_give_the_same_one():
+    # One signature, numerical_gradient(f, x, eps) for a scalar f, which lesson 2 asks students to write.
+    lesson1 = source_path("01_pooling").parent / "gradient_check.py"
+    lesson4 = source_path("04_normalization").parent / "gradient_check.py"
+    assert function_source(lesson4, "numerical_gradient") == function_source(lesson1, "numerical_gradient")
 
 
 def test_lesson_2_helper_leaves_numerical_gradient_to_the_student():
