@@ -24,7 +24,7 @@ import pytest
 
 from autograder.grading.grader import InProcessCaller, check_rng, run_exercise
 from autograder.grading.lessons import available_lessons
-from autograder.grading.spec import Case, Check, Exercise
+from autograder.grading.spec import Case, Check, Exercise, case_arguments
 
 SEEDS = range(5)
 WINDOW_ARGUMENTS = ("kernel_size", "stride", "padding", "dilation", "output_size", "output_padding")
@@ -35,9 +35,7 @@ FUNCTION_EXERCISES = [(lesson, exercise) for lesson in available_lessons() for e
 
 def arguments(exercise, case):
     """The case's arguments by name, defaults included: an omitted weight is a None weight."""
-    bound = inspect.signature(exercise.reference).bind(*case.args, **case.kwargs)
-    bound.apply_defaults()
-    return bound.arguments
+    return case_arguments(exercise.reference, case)
 
 
 def window_arguments(exercise):

@@ -19,6 +19,7 @@ import naive_pooling as naive
 from wrong import pooling as wrong_pooling
 from autograder.grading.grader import InProcessCaller, run_exercise
 from autograder.grading.notebook import is_hidden_check, nbgrader_meta
+from autograder.grading.spec import case_arguments
 from autograder.grading.suites import pooling as suite
 from autograder.reference import pooling as ref
 from lesson_tools import ROOT, strip_markers
@@ -419,7 +420,7 @@ def words_needed(exercise, case):
     adaptive output larger than the input each change what the code must do, so
     int-only, single-image code loses points only under names that say so.
     """
-    a = suite._arguments(exercise.reference, case)
+    a = case_arguments(exercise.reference, case)
     needed = set()
     if any(isinstance(a.get(k), (tuple, list)) for k in ("kernel_size", "stride", "padding",
                                                           "output_size")):

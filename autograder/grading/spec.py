@@ -8,6 +8,7 @@ plain arrays back, and compares them here with the reference's outputs.
 Scoring: a check earns its points only if every one of its cases passes, so a
 check's name ("stride and padding") says exactly what was earned or lost.
 """
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -92,6 +93,21 @@ class Regime:
     """
     name: str
     hit: Callable
+
+
+def case_arguments(fn, case):
+    """A case's arguments by `fn`'s parameter names, defaults filled in ({"x": ..., "stride": 1, ...})."""
+    bound = inspect.signature(fn).bind(*case.args, **case.kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def regime_when(fn, name, test, defaults=None):
+    """A Regime named `name`, hit when test(the case's arguments by name) is true.
+
+    defaults: values of arguments `fn` does not take (padding=0 for max_pool2d_unpadded).
+    """
+    return Regime(name, lambda case: bool(test({**(defaults or {}), **case_arguments(fn, case)})))
 
 
 @dataclass

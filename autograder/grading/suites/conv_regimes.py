@@ -4,18 +4,9 @@ A regime's `hit` reads the case's own arguments, bound to the reference's
 signature so defaults count: `stride_pair = pair_kind(conv2d, "stride")` is hit
 by every case whose stride is a tuple, whatever the check that drew it.
 """
-import inspect
-
 import numpy as np
 
-from ..spec import Regime
-
-
-def arguments(fn, case):
-    """The case's arguments by name, defaults included ({"x": ..., "stride": 1, ...})."""
-    bound = inspect.signature(fn).bind(*case.args, **case.kwargs)
-    bound.apply_defaults()
-    return dict(bound.arguments)
+from ..spec import regime_when as when
 
 
 def is_pair(value):
@@ -25,11 +16,6 @@ def is_pair(value):
 def per_axis(value, n=2):
     """An int or a sequence as a tuple of n ints."""
     return tuple(int(v) for v in value) if is_pair(value) else (int(value),) * n
-
-
-def when(fn, name, test):
-    """A Regime named `name`, hit when test(arguments) is true."""
-    return Regime(name, lambda case: bool(test(arguments(fn, case))))
 
 
 def pair_kind(fn, arg, word="pair"):

@@ -27,7 +27,6 @@ padding applied after the window view. Each is produced by at least one check
 to one decimal; the max-pooling padding checks use all-negative windows so that
 zero padding cannot pass for -inf padding.
 """
-import inspect
 
 import numpy as np
 
@@ -37,6 +36,8 @@ from autograder.reference import fast as ref
 from autograder.reference import pooling as ref_pooling
 
 from ..spec import Case, Check, Exercise, Lesson, Misconception, Regime, Speed
+from ..spec import case_arguments as arguments
+from ..spec import regime_when as when
 
 # ---------------------------------------------------------------------------
 # Inputs and argument helpers
@@ -56,18 +57,6 @@ def negative(rng, *shape):
 
 def _pair(value):
     return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * 2
-
-
-def arguments(fn, case):
-    """The case's arguments by name, defaults included."""
-    bound = inspect.signature(fn).bind(*case.args, **case.kwargs)
-    bound.apply_defaults()
-    return dict(bound.arguments)
-
-
-def when(fn, name, test):
-    """A Regime named `name`, hit when test(arguments of the case) is true."""
-    return Regime(name, lambda case: bool(test(arguments(fn, case))))
 
 
 def _is_pair(value):

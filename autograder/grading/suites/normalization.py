@@ -22,30 +22,18 @@ sentence that names it; tests/test_suite_normalization.py makes sure some
 check produces each of them. The regime tables list what changes the
 arithmetic; tests/wrong/normalization.py has an implementation wrong in each.
 """
-import inspect
 
 import numpy as np
 
 from autograder.reference import normalization as ref
 
-from ..spec import Case, Check, Exercise, Lesson, Misconception, Regime
+from ..spec import Case, Check, Exercise, Lesson, Misconception
+from ..spec import regime_when as when
 
 LESSON_ID = "04_normalization"
 
 
 # ------------------------------------------------------------------ helpers
-
-def arguments(fn, case):
-    """The case's arguments by name, defaults included."""
-    bound = inspect.signature(fn).bind(*case.args, **case.kwargs)
-    bound.apply_defaults()
-    return dict(bound.arguments)
-
-
-def when(fn, name, test):
-    """A Regime named `name`, hit when test(arguments) is true."""
-    return Regime(name, lambda case: bool(test(arguments(fn, case))))
-
 
 def channel_view(vector, ndim):
     return np.reshape(vector, (1, -1) + (1,) * (ndim - 2))

@@ -38,14 +38,14 @@ that zero padding cannot pass for -inf padding. A misconception is named in
 feedback when its output equals the student's; the first match in list order
 wins, so the more specific ones come first.
 """
-import inspect
 import warnings
 
 import numpy as np
 
 from autograder.reference import pooling as ref
 
-from ..spec import Case, Check, Exercise, Lesson, Misconception, Regime
+from ..spec import Case, Check, Exercise, Lesson, Misconception
+from ..spec import regime_when as _regime
 
 # ---------------------------------------------------------------------------
 # Inputs
@@ -171,13 +171,6 @@ def _count_real(cells, hw, padding):
 # Regimes: what a case's own arguments say about it (tests/test_regimes.py)
 # ---------------------------------------------------------------------------
 
-def _arguments(function, case):
-    """The case's arguments by parameter name, defaults filled in."""
-    bound = inspect.signature(function).bind(*case.args, **case.kwargs)
-    bound.apply_defaults()
-    return bound.arguments
-
-
 def _is_pair(value):
     return isinstance(value, (tuple, list))
 
@@ -246,15 +239,6 @@ def _negative_window(a, past_edge=False):
 def _tied_window(a):
     return any(((values == values.max(axis=1, keepdims=True)).sum(axis=1) > 1).any()
                for values, _ in _windows(a))
-
-
-def _regime(function, name, test, defaults=None):
-    """A Regime of `function`'s cases: test(arguments by name) -> bool.
-
-    defaults: values of arguments `function` does not take (padding=0 for max_pool2d_unpadded).
-    """
-    return Regime(name, lambda case: bool(test({**(defaults or {}),
-                                                **_arguments(function, case)})))
 
 
 def _window_regimes(function, *names, defaults=None):
