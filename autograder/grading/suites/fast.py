@@ -38,6 +38,8 @@ from autograder.reference import pooling as ref_pooling
 from ..spec import Case, Check, Exercise, Lesson, Misconception, Regime, Speed
 from ..spec import case_arguments as arguments
 from ..spec import regime_when as when
+from .conv_regimes import is_pair as _is_pair
+from .conv_regimes import per_axis as _pair
 
 # ---------------------------------------------------------------------------
 # Inputs and argument helpers
@@ -53,14 +55,6 @@ def negative(rng, *shape):
     """Distinct negative numbers: a window of them never has a maximum of 0."""
     size = int(np.prod(shape))
     return -(rng.permutation(size) + 1).reshape(shape).astype(np.float64) / 2
-
-
-def _pair(value):
-    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * 2
-
-
-def _is_pair(value):
-    return isinstance(value, (tuple, list))
 
 
 def _all_close(got, expected):
