@@ -323,6 +323,22 @@ def test_notebook_runs_in_jupyterlab_with_figures_and_nbgrader_tools(lab, browse
         keep_screenshots(tmp_path)
 
 
+def open_offline(browser, page_path):
+    """A new page routed so that everything but `page_path` itself is refused and recorded
+    (a CDN script or font would show in the list); returns (page, fetched urls)."""
+    page = browser.new_page()
+    fetched = []
+
+    def offline(route):
+        if route.request.url == page_path.as_uri():
+            return route.continue_()
+        fetched.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", offline)
+    return page, fetched
+
+
 def test_class_report_opens_offline_with_every_figure_drawn(browser, tmp_path):
     """The class report (python -m autograder report) in Chromium: one file, nothing fetched, figures drawn."""
     from autograder.__main__ import main
@@ -331,17 +347,7 @@ def test_class_report_opens_offline_with_every_figure_drawn(browser, tmp_path):
     results = write_class(tmp_path / "results", 40)
     page_path = tmp_path / "report.html"
     assert main(["report", str(results), "-o", str(page_path)]) == 0
-    page = browser.new_page()
-    fetched = []
-
-    def offline(route):
-        """Everything but the page itself is refused and recorded: a CDN script or font would show here."""
-        if route.request.url == page_path.as_uri():
-            return route.continue_()
-        fetched.append(route.request.url)
-        return route.abort()
-
-    page.route("**/*", offline)
+    page, fetched = open_offline(browser, page_path)
     try:
         page.goto(page_path.as_uri())
         page.wait_for_load_state("load")
@@ -365,16 +371,7 @@ def test_feedback_formulas_are_drawn_offline(browser, tmp_path):
 
     page_path = tmp_path / "feedback.html"
     page_path.write_text(feedback_html(nbformat.read(str(release_path("04_normalization")), as_version=4)))
-    page = browser.new_page()
-    fetched = []
-
-    def offline(route):
-        if route.request.url == page_path.as_uri():
-            return route.continue_()
-        fetched.append(route.request.url)
-        return route.abort()
-
-    page.route("**/*", offline)
+    page, fetched = open_offline(browser, page_path)
     try:
         page.goto(page_path.as_uri())
         page.wait_for_load_state("load")
