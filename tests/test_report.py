@@ -29,7 +29,7 @@ from autograder.grading.lessons import get_lesson
 from autograder.grading.suites import pooling
 from autograder.report import load_gradebook, load_results, summarize
 from conftest import ROOT, copy_course, venv_env
-from lesson_tools import code_cells_for_grading, release_path, solved_release
+from lesson_tools import code_cells_for_grading, solved_release
 
 LESSON = "01_pooling"
 SEED = 7

@@ -26,10 +26,6 @@ def unequal_pair(fn, arg, word="pair"):
     return when(fn, f"{arg} a {word} of unequal values", lambda a: is_pair(a[arg]) and len(set(a[arg])) > 1)
 
 
-def int_kind(fn, arg, test=lambda v: True, detail=""):
-    return when(fn, f"{arg} an int{detail}", lambda a: not is_pair(a[arg]) and test(int(a[arg])))
-
-
 def any_axis(fn, name, arg, test, n=2):
     """Hit when some axis of `arg` passes `test` (e.g. stride > 1 along H or W)."""
     return when(fn, name, lambda a: any(test(v) for v in per_axis(a[arg], n)))
