@@ -222,3 +222,16 @@ def test_without_bubblewrap_student_code_cannot_read_the_reference():
         assert "readable by root only" in results["output"], results["output"]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("lesson", ["02_cnn_backprop", "03_conv_variants", "04_normalization",
+                                    "05_making_it_fast"])
+def test_each_lessons_bundle_gives_its_solution_full_marks_and_its_release_zero(tmp_path, lesson):
+    # lesson 1 is graded through the bundle by the tests above
+    root = bundle_tree(tmp_path, lesson)
+    submission = write(solved_release(lesson), root / "submission" / f"{lesson}.ipynb")
+    results = run_bundle(root)
+    assert results["score"] == results["max_score"] == get_lesson(lesson).points, results["output"]
+    shutil.copy(release_path(lesson), submission)
+    results = run_bundle(root)
+    assert results["score"] == 0 and results["max_score"] == get_lesson(lesson).points, results["output"]
