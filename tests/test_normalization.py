@@ -40,6 +40,30 @@ def test_spatial_batch_norm_statistics_are_per_channel_over_batch_and_pixels():
     assert np.abs(out.mean(axis=0)).max() > 0.1
 
 
+@pytest.mark.parametrize("shape", [(64, 5), (4, 5, 3, 3)])
+def test_batch_norm_keeps_its_precision_when_the_mean_is_large(shape):
+    # a mean of 1e6 and a spread of 1: E[x^2] - E[x]^2 would lose 12 of float64's 16 digits
+    x = RNG.standard_normal(shape) + 1e6
+    out = nm.batch_norm(x, None, None, training=True, eps=0.0)
+    axes = (0,) + tuple(range(2, len(shape)))
+    np.testing.assert_allclose(out.mean(axis=axes), 0, atol=1e-9)
+    np.testing.assert_allclose(out.var(axis=axes), 1, atol=1e-9)
+
+
+# (2, 2, 16, 18): rows of 288 pixels, where the affine map broadcasts per-channel columns
+@pytest.mark.parametrize("shape", [(6, 2), (3, 2, 4, 4), (2, 2, 16, 18)])
+def test_batch_norm_takes_lists_for_its_vectors(shape):
+    x = RNG.standard_normal(shape)
+    vectors = [[0.5, -1.0], [0.8, 1.5], [2.0, 3.0], [0.25, -0.5]]     # running mean, var, weight, bias
+    from_lists = nm.batch_norm(x, *vectors, training=False)
+    from_arrays = nm.batch_norm(x, *[np.array(v) for v in vectors], training=False)
+    np.testing.assert_allclose(from_lists, from_arrays, atol=1e-15)
+    # training updates the running statistics in place, so they must be arrays; weight and bias need not
+    from_lists = nm.batch_norm(x, None, None, *vectors[2:], training=True)
+    from_arrays = nm.batch_norm(x, None, None, *[np.array(v) for v in vectors[2:]], training=True)
+    np.testing.assert_allclose(from_lists, from_arrays, atol=1e-15)
+
+
 def test_batch_norm_eval_is_a_per_channel_affine_map():
     x = RNG.standard_normal((2, 3, 4, 4))
     mean, var, w, b = RNG.standard_normal(3), RNG.uniform(0.5, 2, 3), RNG.standard_normal(3), RNG.standard_normal(3)

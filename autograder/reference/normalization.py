@@ -65,35 +65,39 @@ def _channels_view(a):
 
 
 def _channel_rows(vector, pixels):
-    """A (C,) vector as (C * M,), each entry repeated once per pixel, against x as (N, C * M).
+    """A (C,) float64 vector as (C * M,), each entry repeated once per pixel, against x as (N, C * M).
 
     NumPy runs (N, C * M) with (C * M,) as N long contiguous loops. The (N, C, M) view with a
     (C, 1) column is the same arithmetic, but NumPy lengthens its short inner loops (rows of M
     pixels, M < 8192) by copying through its buffers: about 2x slower for M = 1024 (measured).
     """
-    vector = np.asarray(vector, dtype=np.float64)
     return vector if pixels == 1 else np.repeat(vector, pixels)
 
 
-def _scale_shift(v, scale, shift, out):
-    """v * scale + shift per channel into out: v and out (N, C, M), scale (C,), shift (C,) or None.
+def _scale_shift(rows, pixels, scale, shift, out):
+    """rows * scale + shift per channel into out, returned: rows and out (N, C * M), scale and shift (C,).
 
-    out may be v itself. Rows of 256 pixels or more broadcast (C, 1) columns, with a NumPy
-    buffer the size of one row (`row_buffers`: NumPy would copy the rows through its own);
-    shorter rows take the factors repeated per pixel against (N, C * M) (`_channel_rows`).
-    For 8x32x32x32 the columns skip two repeats of C * M values: about 25% faster.
+    shift may be None; out may be rows itself. Rows of 256 pixels or more broadcast (C, 1)
+    columns against (N, C, M), with a NumPy buffer the size of one row (`row_buffers`: NumPy
+    would copy the rows through its own); shorter rows take the factors repeated per pixel
+    (`_channel_rows`). For 8x32x32x32 the columns skip two repeats of C * M values: about 25% faster.
     """
-    pixels = v.shape[2]
-    if pixels < 256:
-        flat, out_flat = v.reshape(v.shape[0], -1), out.reshape(out.shape[0], -1)
-        np.multiply(flat, _channel_rows(scale, pixels), out=out_flat)
+    if pixels == 1:
+        # (N, C): nothing to repeat, and two calls fewer count on 16K values
+        np.multiply(rows, scale, out=out)
         if shift is not None:
-            out_flat += _channel_rows(shift, pixels)
+            out += shift
         return out
-    with row_buffers(pixels):
-        np.multiply(v, _per_channel(scale), out=out)
-        if shift is not None:
-            out += _per_channel(shift)
+    if pixels >= 256:
+        rows, out = (a.reshape(a.shape[0], -1, pixels) for a in (rows, out))
+        with row_buffers(pixels):
+            np.multiply(rows, scale[:, None], out=out)
+            if shift is not None:
+                out += as_float(shift)[:, None]
+        return out.reshape(out.shape[0], -1)
+    np.multiply(rows, _channel_rows(scale, pixels), out=out)
+    if shift is not None:
+        out += _channel_rows(shift, pixels)
     return out
 
 
@@ -139,48 +143,71 @@ def _standardize_rows_backward(grad_x_hat, x_hat, inv_std):
 
 # --------------------------------------------------------------- batch norm
 
-def _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps, op):
-    """Check the arguments; return (v, mean, var, deviation).
+def _batch_norm_parts(x, running_mean, running_var, weight, bias, training, op):
+    """Check the arguments; return (rows, pixels, mean, var, deviation).
 
-    v is x as (N, C, M); mean and var are per channel (C,); deviation is x - mean as (N, C * M),
-    a new array the caller may overwrite (training), or None (evaluation).
+    rows is x as (N, C * M), M = pixels per channel (1 for (N, C)); mean and var are per
+    channel (C,): this batch's (training) or the running statistics (evaluation).
+    deviation is x - mean as (N, C * M), a new array the caller may overwrite (training), or None.
+    (N, C) with 256 channels is a common fully connected layer and only 16K values, where every
+    NumPy or Python call shows: hence the checks written out in one loop, not a function each.
     """
     x = as_float(x)
-    _check_x(x, op)
-    channels = x.shape[1]
+    if x.ndim < 2:
+        raise ValueError(f"{op}: x must be at least 2-D (N, C) or (N, C, *spatial), got shape {x.shape}")
+    samples, channels = x.shape[:2]
     for value, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                         (weight, "weight"), (bias, "bias")):
-        _check_channel_vector(value, channels, name, op)
-    v = _channels_view(x)
-    if training:
-        for value, name in ((running_mean, "running_mean"), (running_var, "running_var")):
-            if value is not None and not (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
-                raise ValueError(f"{op}: {name} must be a float ndarray (it is updated in place), "
-                                 f"got {type(value).__name__}")
-        count = x.size // channels
-        if count < 2:
-            # torch refuses too: a variance of one value is 0 and the output would be all bias.
-            raise ValueError(f"{op}: training needs more than 1 value per channel, got x of shape {x.shape}")
-        pixels = v.shape[2]
-        rows = v.reshape(v.shape[0], -1)
-        if pixels == 1:
-            # (N, C): the mean over the batch as one BLAS product, 1.3x faster than einsum on 64x256
-            mean = np.full(v.shape[0], 1.0 / count) @ rows
-        else:
-            mean = np.einsum("ncm->c", v) / count
-        deviation = rows - _channel_rows(mean, pixels)
-        d = deviation.reshape(v.shape)
-        if pixels >= 64:
-            # a BLAS dot per (sample, channel) row reads both once; einsum is about 2.5x slower here
-            squares = _row_dots(d, d).sum(axis=0)[:, 0]
-        else:
-            # rows of a few pixels: one BLAS call per row would cost more than the row
-            squares = np.einsum("ncm,ncm->c", d, d)
-        var = squares / count                       # biased (divides by m), as torch
-        return v, mean, var, deviation
-    if running_mean is None or running_var is None:
-        raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var, got None")
-    return v, as_float(running_mean), as_float(running_var), None
+        # an ndarray's own .shape: np.shape's dispatch costs about as much as the check
+        if value is not None and (value.shape if isinstance(value, np.ndarray) else np.shape(value)) != (channels,):
+            raise ValueError(f"{op}: {name} must have shape ({channels},), one entry per channel, "
+                             f"got {np.shape(value)}")
+    rows = x if x.ndim == 2 else x.reshape(samples, -1)
+    pixels = rows.shape[1] // max(channels, 1)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var, got None")
+        return rows, pixels, as_float(running_mean), as_float(running_var), None
+    for value, name in ((running_mean, "running_mean"), (running_var, "running_var")):
+        if value is not None and not (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+            raise ValueError(f"{op}: {name} must be a float ndarray (it is updated in place), "
+                             f"got {type(value).__name__}")
+    if samples * pixels < 2:
+        # torch refuses too: a variance of one value is 0 and the output would be all bias.
+        raise ValueError(f"{op}: training needs more than 1 value per channel, got x of shape {x.shape}")
+    return (rows, pixels) + _batch_statistics(rows, pixels)
+
+
+def _batch_statistics(rows, pixels):
+    """Per-channel mean and biased variance of rows (N, C * M) over N and M, and rows - mean.
+
+    Two passes (the mean, then the squares of the deviations), never E[x^2] - E[x]^2,
+    which cancels badly when the mean is large. The deviation, (N, C * M), is a new array.
+    """
+    samples = rows.shape[0]
+    count = samples * pixels
+    if pixels == 1:
+        # (N, C): small enough (16K values for 64x256) that every call counts. Both sums over
+        # the batch are BLAS products with a vector of 1 / count, each about 1.3x faster than
+        # its einsum; np.full would be a Python function around these two calls.
+        average = np.empty(samples)
+        average.fill(1.0 / count)
+        mean = average @ rows
+        deviation = rows - mean
+        var = average @ np.square(deviation)        # biased (divides by m), as torch
+        return mean, var, deviation
+    v = rows.reshape(samples, -1, pixels)
+    mean = np.einsum("ncm->c", v) / count
+    deviation = rows - _channel_rows(mean, pixels)
+    d = deviation.reshape(v.shape)
+    if pixels >= 64:
+        # a BLAS dot per (sample, channel) row reads both once; einsum is about 2.5x slower here
+        var = _row_dots(d, d).sum(axis=0)[:, 0]
+    else:
+        # rows of a few pixels: one BLAS call per row would cost more than the row
+        var = np.einsum("ncm,ncm->c", d, d)
+    var /= count                                    # biased (divides by m), as torch
+    return mean, var, deviation
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -198,30 +225,29 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                   False: normalize with running_mean and running_var, which stay unchanged.
     Returns: array of x's shape, weight * (x - mean) / sqrt(var + eps) + bias.
     """
-    v, mean, var, deviation = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
-                                                "batch_norm")
-    # One multiply and one add per value, both per channel.
-    scale = np.sqrt(var + eps)
-    np.divide(1.0 if weight is None else as_float(weight), scale, out=scale)
+    rows, pixels, mean, var, deviation = _batch_norm_parts(x, running_mean, running_var, weight, bias,
+                                                           training, "batch_norm")
+    # One multiply and one add per value, both per channel. (The ufuncs convert a list weight or bias.)
+    scale = var + eps
+    np.sqrt(scale, out=scale)
+    np.divide(1.0 if weight is None else weight, scale, out=scale)
     if training:
         # (x - mean) * scale + bias, on the deviations the statistics already needed
-        deviation = deviation.reshape(v.shape)
-        out = _scale_shift(deviation, scale, None if bias is None else as_float(bias), out=deviation)
-    else:
-        # x * scale + shift, shift = bias - mean * scale
-        shift = -mean * scale
-        if bias is not None:
-            shift += as_float(bias)
-        out = _scale_shift(v, scale, shift, out=np.empty(v.shape))
-    if training:
-        count = v.shape[0] * v.shape[2]
+        out = _scale_shift(deviation, pixels, scale, bias, out=deviation)
+        count = rows.shape[0] * pixels
         if running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean
         if running_var is not None:
             running_var *= 1 - momentum
-            running_var += (momentum * count / (count - 1)) * var     # the unbiased variance
-    return out.reshape(np.shape(x))
+            var *= momentum * count / (count - 1)          # the unbiased variance, times momentum
+            running_var += var
+    else:
+        # x * scale + shift, shift = bias - mean * scale
+        shift = mean * scale
+        np.subtract(0.0 if bias is None else bias, shift, out=shift)
+        out = _scale_shift(rows, pixels, scale, shift, out=np.empty(rows.shape))
+    return out if out.ndim == np.ndim(x) else out.reshape(np.shape(x))
 
 
 def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bias=None, training=False,
@@ -235,12 +261,13 @@ def batch_norm_backward(grad_out, x, running_mean, running_var, weight=None, bia
     evaluation they are constants, so batch norm is a per-channel affine map and
     grad_x = grad_out * weight / sqrt(running_var + eps).
     """
-    v, mean, var, _ = _batch_norm_parts(x, running_mean, running_var, weight, bias, training, eps,
-                                        "batch_norm_backward")
+    rows, pixels, mean, var, _ = _batch_norm_parts(x, running_mean, running_var, weight, bias, training,
+                                                   "batch_norm_backward")
     grad_out = as_float(grad_out)
     _check_grad_out(grad_out, np.shape(x), "batch_norm_backward")
+    v = rows.reshape(rows.shape[0], -1, pixels)
     g = _channels_view(grad_out)
-    count = v.shape[0] * v.shape[2]
+    count = v.shape[0] * pixels
     inv_std = 1.0 / np.sqrt(var + eps)
     sum_g = np.einsum("ncm->c", g)
     # sum of g * x_hat without forming x_hat: inv_std * (sum of g * x - mean * sum of g)
@@ -356,7 +383,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
         out *= scale[..., None]
     if bias is not None:
         out = out.reshape(n, -1)
-        out += _channel_rows(bias, out.shape[1] // channels)
+        out += _channel_rows(as_float(bias), out.shape[1] // channels)
     return out.reshape(x.shape)
 
 
