@@ -186,7 +186,8 @@ def _input_transform(xp, tiles):
 
     xp: (N, C, 2*Th + 2, 2*Tw + 2). Row i of tile t is row 2t + i of xp, so B^T's rows
     (d0 - d2, d1 + d2, d2 - d1, d1 - d3) are four array additions over every tile at once;
-    the same on columns gives V's 16 entries. Returns (4, 4, C, N, Th, Tw).
+    the same on columns gives V's 16 entries. Returns (4, 4, N, C, Th, Tw).
+    Every addition writes into its place in the result (out=): no temporaries to copy.
     """
     th, tw = tiles
 
@@ -196,24 +197,38 @@ def _input_transform(xp, tiles):
     def cols(a, j):                       # column j of every tile, along axis 3
         return a[:, :, :, j:j + 2 * tw:2]
 
-    def transform(a, take):
+    def transform(a, take, out):          # out[0..3] = the four rows of B^T applied along `take`
         d0, d1, d2, d3 = (take(a, i) for i in range(4))
-        return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+        np.subtract(d0, d2, out=out[0])
+        np.add(d1, d2, out=out[1])
+        np.subtract(d2, d1, out=out[2])
+        np.subtract(d1, d3, out=out[3])
+        return out
 
-    v = np.empty((4, 4, xp.shape[1], xp.shape[0], th, tw))
-    for k, row in enumerate(transform(xp, rows)):
-        for l, entry in enumerate(transform(row, cols)):
-            v[k, l] = entry.transpose(1, 0, 2, 3)
+    by_rows = transform(xp, rows, np.empty((4,) + xp.shape[:2] + (th, xp.shape[3])))
+    v = np.empty((4, 4) + xp.shape[:2] + (th, tw))
+    for k in range(4):
+        transform(by_rows[k], cols, out=v[k])
     return v
 
 
-def _output_transform(m):
-    """Y = A^T M A for every tile, as additions: (4, 4, ...) -> (2, 2, ...)."""
-    def transform(m0, m1, m2, m3):
-        return m0 + m1 + m2, m1 - m2 - m3
+def _output_transform(m, out):
+    """Y = A^T M A for every tile, as additions: m (4, 4, N, C, Th, Tw) -> out (N, C, Th, 2, Tw, 2).
 
-    rows = transform(*m)                                   # two (4, ...) arrays
-    return np.stack([np.stack(transform(*row)) for row in rows])
+    out is the output image as 2x2 blocks: out[:, :, t, a, s, b] is pixel (2t + a, 2s + b),
+    so writing Y's entry (a, b) into it puts every tile in place without a transposing copy.
+    """
+    def transform(m0, m1, m2, m3, out0, out1):       # A^T's rows: m0 + m1 + m2, m1 - m2 - m3
+        np.add(m0, m1, out=out0)
+        out0 += m2
+        np.subtract(m1, m2, out=out1)
+        out1 -= m3
+
+    by_rows = np.empty((2,) + m.shape[1:])
+    transform(*m, *by_rows)
+    for a in range(2):
+        transform(*by_rows[a], out[:, :, :, a, :, 0], out[:, :, :, a, :, 1])
+    return out
 
 
 def winograd_conv2d(x, w, padding=0):
@@ -223,8 +238,8 @@ def winograd_conv2d(x, w, padding=0):
     Returns (N, C_out, H_out, W_out), H_out = H + 2*pH - 2, equal to conv2d(x, w,
     padding=padding). The input is cut into 4x4 tiles overlapping by 2; per tile
     V = B^T d B, per filter U = G g G^T, and Y = A^T (sum_c U * V) A. The sum over
-    channels is one matrix product per tile position (16 of them); the transforms
-    are additions over whole strided slices, as Winograd intended.
+    channels is one matrix product per tile position (16 of them) and sample; the
+    transforms are additions over whole strided slices, as Winograd intended.
     """
     check_ndim(x, 4, "x", "(N, C_in, H, W)")
     check_ndim(w, 4, "w", "(C_out, C_in, 3, 3)")
@@ -240,11 +255,14 @@ def winograd_conv2d(x, w, padding=0):
         raise ValueError(f"the 3x3 kernel does not fit the padded input {(height + 2 * ph, width + 2 * pw)}")
     tiles_h, tiles_w = -(-h_out // 2), -(-w_out // 2)
     # pad so that every output tile has its full 4x4 input tile; extra outputs are cropped
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph + 2 * tiles_h - h_out), (pw, pw + 2 * tiles_w - w_out)))
-    v = _input_transform(xp, (tiles_h, tiles_w)).reshape(16, c_in, -1)          # B^T d B
-    u = (WINOGRAD_G @ w @ WINOGRAD_G.T).transpose(2, 3, 0, 1).reshape(16, c_out, c_in)   # G g G^T
-    # the sum over channels at each of the 16 tile positions: (C_out, C_in) @ (C_in, N*Th*Tw)
-    m = (u @ v).reshape(4, 4, c_out, n, tiles_h, tiles_w)
-    y = _output_transform(m)                                                     # (2, 2, C_out, N, Th, Tw)
-    out = y.transpose(3, 2, 4, 0, 5, 1).reshape(n, c_out, 2 * tiles_h, 2 * tiles_w)
+    xp = np.zeros((n, c_in, 2 * tiles_h + 2, 2 * tiles_w + 2))
+    xp[:, :, ph:ph + height, pw:pw + width] = x
+    v = _input_transform(xp, (tiles_h, tiles_w)).reshape(16, n, c_in, -1)       # B^T d B
+    u = (WINOGRAD_G @ w @ WINOGRAD_G.T).transpose(2, 3, 0, 1).reshape(16, 1, c_out, c_in)   # G g G^T
+    # the sum over channels at each of the 16 tile positions, per sample: (C_out, C_in) @ (C_in, Th*Tw)
+    m = (u @ v).reshape(4, 4, n, c_out, tiles_h, tiles_w)
+    out = _output_transform(m, np.empty((n, c_out, tiles_h, 2, tiles_w, 2)))   # A^T M A
+    out = out.reshape(n, c_out, 2 * tiles_h, 2 * tiles_w)
+    if (2 * tiles_h, 2 * tiles_w) == (h_out, w_out):
+        return out
     return np.ascontiguousarray(out[:, :, :h_out, :w_out])
