@@ -133,6 +133,31 @@ def test_each_misconception_fails_a_check_and_is_named(exercise, misconception):
         assert f"likely cause: {misconception.message}" in result.feedback(), (seed, result.feedback())
 
 
+def _batch_norm_with_running_mean_update(update):
+    """The reference batch_norm, then running_mean replaced by update(old running_mean, batch mean, momentum)."""
+    def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+        old = None if running_mean is None else running_mean.copy()
+        out = ref.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+        if training and running_mean is not None:
+            batch_mean = np.asarray(x).mean(axis=(0,) + tuple(range(2, np.ndim(x))))
+            running_mean[...] = update(old, batch_mean, momentum)
+        return out
+    return batch_norm
+
+
+def test_a_mistake_made_in_one_output_only_is_still_named():
+    # momentum the other way round for running_mean alone; running_var right
+    half = _batch_norm_with_running_mean_update(lambda old, mean, m: m * old + (1 - m) * mean)
+    result = grade("batch_norm", half)
+    assert result.points < result.max_points
+    assert "likely cause: momentum was applied the other way round" in result.feedback(), result.feedback()
+    # a running_mean wrong in another way is not given that name
+    other = _batch_norm_with_running_mean_update(lambda old, mean, m: (1 - m) * old + 2 * m * mean)
+    result = grade("batch_norm", other)
+    assert result.points < result.max_points
+    assert "likely cause" not in result.feedback(), result.feedback()
+
+
 def test_hidden_cases_leave_no_trace():
     # Grading calls the reference on copies: the cases' running statistics are the same after grading.
     exercise = LESSON.exercise("batch_norm")

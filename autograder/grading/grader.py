@@ -302,14 +302,27 @@ def call_summary(exercise, case):
     return f"{exercise.name}({', '.join(parts)})"
 
 
-def matching_misconception(exercise, case, got):
-    """The first misconception (a spec.Misconception) whose output equals the student's, or None."""
+def matching_misconception(exercise, case, got, expected):
+    """The misconception (a spec.Misconception) that explains the student's outputs, or None.
+
+    First one whose outputs all equal the student's; failing that, one that explains every
+    output the student got wrong while the student got the others right. A batch_norm that
+    updates running_mean with momentum the other way round but running_var correctly made
+    that mistake once, not a different one.
+    """
+    partial = []
     for misconception in exercise.misconceptions:
         try:
             wrong = as_output_list(misconception.fn(*case.args, **case.kwargs), exercise.output_names)
         except Exception:  # noqa: BLE001 - a misconception may not apply to this case
             continue
-        if len(wrong) == len(got) and all(compare.close(g, w) for g, w in zip(got, wrong)):
+        if len(wrong) != len(got):
+            continue
+        if all(compare.close(g, w) for g, w in zip(got, wrong)):
+            return misconception
+        partial.append((misconception, wrong))
+    for misconception, wrong in partial:
+        if all(compare.close(g, w) or compare.close(g, e) for g, w, e in zip(got, wrong, expected)):
             return misconception
     return None
 
@@ -399,7 +412,7 @@ def judge_case(exercise, check, case, caller):
                       for row in line.split("\n")]
     if not lines:
         return None
-    hint = matching_misconception(exercise, case, got) if check.kind == "values" else None
+    hint = matching_misconception(exercise, case, got, expected) if check.kind == "values" else None
     last = lines[-1] if not shape_only else "; ".join(lines)
     summary = f"{call_summary(exercise, case)}: {last}"
     if hint:
