@@ -34,7 +34,8 @@ class Misconception:
     """A known wrong implementation and the one sentence that names the mistake.
 
     fn has the exercise's signature. When a failed case's output matches
-    fn's output (and not the reference's), feedback adds `message`.
+    fn's output (and not the reference's), feedback adds `message`; with several
+    outputs, also when each output is either fn's or the reference's.
     """
     name: str
     message: str
