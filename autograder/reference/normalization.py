@@ -40,13 +40,17 @@ def _check_x(x, op, min_ndim=2, layout="(N, C) or (N, C, *spatial)"):
         raise ValueError(f"{op}: x must be at least {min_ndim}-D {layout}, got shape {np.shape(x)}")
 
 
-def _check_channel_vector(value, channels, name, op):
-    """None, or a (C,) array: weight, bias, running_mean or running_var."""
-    # an ndarray's own .shape: np.shape's dispatch costs about as much as the check, four times a call
-    shape = value.shape if isinstance(value, np.ndarray) else np.shape(value)
-    if value is not None and shape != (channels,):
-        raise ValueError(f"{op}: {name} must have shape ({channels},), one entry per channel, "
-                         f"got {np.shape(value)}")
+def _check_channel_vectors(channels, op, **vectors):
+    """Each of the named values is None or a (C,) array: weight, bias, running_mean, running_var.
+
+    One call for all of them: on batch_norm's (N, C) inputs a call per vector shows in the time.
+    """
+    for name, value in vectors.items():
+        # an ndarray's own .shape: np.shape's dispatch costs about as much as the check
+        shape = value.shape if isinstance(value, np.ndarray) else np.shape(value)
+        if value is not None and shape != (channels,):
+            raise ValueError(f"{op}: {name} must have shape ({channels},), one entry per channel, "
+                             f"got {np.shape(value)}")
 
 
 def _check_grad_out(grad_out, shape, op):
@@ -150,18 +154,14 @@ def _batch_norm_parts(x, running_mean, running_var, weight, bias, training, op):
     channel (C,): this batch's (training) or the running statistics (evaluation).
     deviation is x - mean as (N, C * M), a new array the caller may overwrite (training), or None.
     (N, C) with 256 channels is a common fully connected layer and only 16K values, where every
-    NumPy or Python call shows: hence the checks written out in one loop, not a function each.
+    NumPy or Python call shows: hence one call checks all four vectors.
     """
     x = as_float(x)
     if x.ndim < 2:
         raise ValueError(f"{op}: x must be at least 2-D (N, C) or (N, C, *spatial), got shape {x.shape}")
     samples, channels = x.shape[:2]
-    for value, name in ((running_mean, "running_mean"), (running_var, "running_var"),
-                        (weight, "weight"), (bias, "bias")):
-        # an ndarray's own .shape: np.shape's dispatch costs about as much as the check
-        if value is not None and (value.shape if isinstance(value, np.ndarray) else np.shape(value)) != (channels,):
-            raise ValueError(f"{op}: {name} must have shape ({channels},), one entry per channel, "
-                             f"got {np.shape(value)}")
+    _check_channel_vectors(channels, op, running_mean=running_mean, running_var=running_var,
+                           weight=weight, bias=bias)
     rows = x if x.ndim == 2 else x.reshape(samples, -1)
     pixels = rows.shape[1] // max(channels, 1)
     if not training:
@@ -352,8 +352,7 @@ def _group_norm_parts(x, num_groups, weight, bias, eps, op):
     if not isinstance(num_groups, numbers.Integral) or num_groups < 1 or channels % num_groups:
         raise ValueError(f"{op}: the {channels} channels must split into num_groups equal groups, "
                          f"got num_groups={num_groups!r}")
-    _check_channel_vector(weight, channels, "weight", op)
-    _check_channel_vector(bias, channels, "bias", op)
+    _check_channel_vectors(channels, op, weight=weight, bias=bias)
     # channels are consecutive in memory, so each group's values line up on the last axis
     rows = x.reshape(x.shape[0], num_groups, -1)
     mean = rows.mean(axis=-1, keepdims=True)
