@@ -69,7 +69,7 @@ def _channels_view(a):
 
 
 def _channel_rows(vector, pixels):
-    """A (C,) float64 vector as (C * M,), each entry repeated once per pixel, against x as (N, C * M).
+    """A (C,) vector (an array or a list) as (C * M,), each entry repeated once per pixel, against x as (N, C * M).
 
     NumPy runs (N, C * M) with (C * M,) as N long contiguous loops. The (N, C, M) view with a
     (C, 1) column is the same arithmetic, but NumPy lengthens its short inner loops (rows of M
